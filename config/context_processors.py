@@ -1,0 +1,12 @@
+from issues.roles import Role, roles_of
+
+
+def roles(request):
+    """The signed-in user's roles, for menus. Permission checks never rely on this."""
+    held = roles_of(getattr(request, "user", None))
+    return {
+        "user_roles": held,
+        "is_coordinator": bool(held & {Role.COORDINATOR, Role.ADMINISTRATOR}),
+        "is_leader": Role.LEADER in held,
+        "sees_dashboard": bool(held & {Role.COORDINATOR, Role.LEADER, Role.ADMINISTRATOR}),
+    }

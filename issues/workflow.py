@@ -1,0 +1,846 @@
+"""The issue life cycle (DESIGN §3): the only place an issue's status changes.
+
+```
+new ──assign──▶ assigned ──start──▶ in_progress ──resolve──▶ resolved ──confirm──▶ closed
+ │                 └────────resolve─────────────────────────────▲  │
+ │                                      ▲──────reopen──────────────┘ (and from closed)
+ └──close (duplicate / not actionable, with reason)──▶ closed
+```
+
+Every function here: takes keyword arguments, runs in one transaction, locks the issue
+row (`select_for_update`; SQLite's IMMEDIATE transactions serialise writers instead),
+checks the actor's permission (`permissions.can`) and the current status, refuses a stale
+`expected_version`, writes the change and its `IssueEvent` together, and bumps `version`.
+Admin actions, browser pages, the survey import and the demo seed all call these.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import workdays
+from .models import (
+    ACTIVE_STATUSES,
+    CoDepartment,
+    Department,
+    EventKind,
+    ExtensionRequest,
+    Issue,
+    IssueEvent,
+    Milestone,
+    Objection,
+    Outcome,
+    RequestStatus,
+    Satisfaction,
+    Scope,
+    Source,
+    Status,
+)
+from .permissions import Action, can, can_raise_issues, department_ids
+from .roles import is_coordinator
+
+RESPONSE_WORKDAYS = 2  # an issue should be assigned within 2 working days of being raised
+OBJECTION_WORKDAYS = 1  # a department may object to an assignment within 1 working day
+
+# action → (statuses it may start from, status it leads to). Nothing else changes status.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    Action.ASSIGN: (frozenset({Status.NEW}), Status.ASSIGNED),
+    Action.START: (frozenset({Status.ASSIGNED}), Status.IN_PROGRESS),
+    Action.RESOLVE: (frozenset({Status.ASSIGNED, Status.IN_PROGRESS}), Status.RESOLVED),
+    Action.CONFIRM: (frozenset({Status.RESOLVED}), Status.CLOSED),
+    Action.REOPEN: (frozenset({Status.RESOLVED, Status.CLOSED}), Status.IN_PROGRESS),
+    Action.CLOSE: (frozenset({Status.NEW}), Status.CLOSED),
+}
+OPEN = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.RESOLVED})
+ACTIVE = frozenset(ACTIVE_STATUSES)
+# Actions that change no status, and the statuses in which they make sense.
+ACTION_STATUSES: dict[str, frozenset[str]] = {
+    Action.VIEW: frozenset(Status.values),
+    Action.EDIT: OPEN,
+    Action.PROGRESS: ACTIVE,
+    Action.CHANGE_DEADLINE: ACTIVE,
+    Action.CHANGE_OWNER: ACTIVE | {Status.RESOLVED},
+    Action.REQUEST_EXTENSION: ACTIVE,
+    Action.DECIDE_EXTENSION: ACTIVE,
+    Action.OBJECT: frozenset({Status.ASSIGNED}),
+    Action.DECIDE_OBJECTION: ACTIVE,
+    Action.MERGE: OPEN - {Status.RESOLVED},
+    Action.FEEDBACK: frozenset({Status.RESOLVED, Status.CLOSED}),
+    Action.ADD_MILESTONE: ACTIVE,
+    Action.COMPLETE_MILESTONE: ACTIVE,
+    Action.ADD_CO_DEPARTMENT: OPEN - {Status.RESOLVED},
+    Action.CO_REPORT: ACTIVE,
+    **{action: sources for action, (sources, _target) in TRANSITIONS.items()},
+}
+
+
+class WorkflowError(ValidationError):
+    """A step the rules forbid; the message says why, in the user's language."""
+
+
+class ConflictError(WorkflowError):
+    """The issue changed since the user loaded it; nothing was saved."""
+
+
+def state_allows(action: str, issue: Issue) -> bool:
+    return issue.status in ACTION_STATUSES.get(action, frozenset())
+
+
+def allowed_actions(user, issue: Issue) -> list[str]:
+    """The actions to offer `user` on `issue` now: role allows it and status permits it."""
+    return [a for a in Action.values if state_allows(a, issue) and can(user, a, issue)]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _now():
+    return timezone.now()
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _lock(issue_id: int, by, action: str, expected_version: int | None = None) -> Issue:
+    issue = Issue.objects.select_for_update().get(pk=issue_id)
+    if not can(by, action, issue):
+        raise PermissionDenied(_("You may not do this to issue #%(id)s.") % {"id": issue.pk})
+    if expected_version is not None and issue.version != expected_version:
+        raise ConflictError(
+            _(
+                "Issue #%(id)s was changed by someone else while you were looking at it. "
+                "Reload the page to see the change, then try again."
+            )
+            % {"id": issue.pk},
+            code="conflict",
+        )
+    if not state_allows(action, issue):
+        raise WorkflowError(
+            _("Issue #%(id)s is %(status)s: “%(action)s” is not possible now.")
+            % {"id": issue.pk, "status": issue.get_status_display(), "action": Action(action).label},
+            code="illegal_transition",
+        )
+    return issue
+
+
+def _require(text: str, message: str, field: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError({field: message}, code="required")
+    return text
+
+
+def _refresh_supervision(issue: Issue) -> None:
+    next_due = (
+        issue.milestones.filter(done_on__isnull=True).aggregate(d=Min("due_on"))["d"] if issue.pk else None
+    )
+    issue.compute_supervision_dates(next_due)
+
+
+SUPERVISION_FIELDS = ["due_soon_from", "stalled_from", "last_progress_on"]
+
+
+def _save(issue: Issue, fields: Iterable[str]) -> None:
+    issue.version = F("version") + 1
+    issue.save(update_fields=[*set(fields), "version", "updated_at"])
+    issue.refresh_from_db(fields=["version"])
+
+
+def _log(issue: Issue, kind: str, by, *, note: str = "", status_from: str = "", **facts) -> IssueEvent:
+    return IssueEvent.objects.create(
+        issue=issue,
+        kind=kind,
+        actor=by,
+        at=_now(),
+        status_from=status_from,
+        status_to=issue.status if status_from else "",
+        note=note,
+        **facts,
+    )
+
+
+def _check_owner(department: Department, owner) -> None:
+    if owner is not None and not department.members.filter(pk=owner.pk).exists():
+        raise WorkflowError(
+            {
+                "owner": _("%(owner)s is not a member of %(department)s.")
+                % {"owner": owner, "department": department}
+            }
+        )
+
+
+def _check_deadline(deadline: date | None, field: str = "deadline") -> date:
+    if deadline is None:
+        raise WorkflowError({field: _("A deadline is required.")}, code="required")
+    if deadline < _today():
+        raise WorkflowError({field: _("The deadline cannot be in the past.")}, code="past")
+    return deadline
+
+
+# -- raising ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def raise_issue(
+    *,
+    by,
+    enterprise,
+    title: str,
+    category,
+    source: str,
+    description: str = "",
+    visit=None,
+    survey_response=None,
+    raised_on: date | None = None,
+    priority: str = "normal",
+    solved_on_site: bool = False,
+    resolution: str = "",
+) -> Issue:
+    """Record a problem an enterprise raised. Settled during the visit: closed on the spot."""
+    if not can_raise_issues(by):
+        raise PermissionDenied(_("You may not record issues."))
+    title = _require(title, _("A title is required."), "title")
+    raised_on = raised_on or _today()
+    issue = Issue(
+        enterprise=enterprise,
+        title=title,
+        description=description,
+        category=category,
+        source=source,
+        visit=visit,
+        survey_response=survey_response,
+        priority=priority,
+        raised_by=by,
+        raised_on=raised_on,
+        respond_by=workdays.add_workdays(raised_on, RESPONSE_WORKDAYS),
+    )
+    if solved_on_site:
+        resolution = _require(resolution, _("Say how the problem was solved on the spot."), "resolution")
+        now = _now()
+        issue.status, issue.outcome, issue.solved_on_site = Status.CLOSED, Outcome.RESOLVED, True
+        issue.resolution, issue.resolved_at, issue.closed_at = resolution, now, now
+    issue.full_clean(exclude=["category", "enterprise", "visit", "survey_response"])
+    issue.save()
+    _log(issue, EventKind.RAISED, by, note=description[:500])
+    if solved_on_site:
+        _log(issue, EventKind.CONFIRMED, by, note=resolution, status_from=Status.NEW)
+    return issue
+
+
+@transaction.atomic
+def create_common_issue(*, by, title: str, category, description: str = "") -> Issue:
+    """A problem many enterprises share (共性问题), solved once at the policy level."""
+    if not is_coordinator(by):
+        raise PermissionDenied(_("Only coordinators create common issues."))
+    title = _require(title, _("A title is required."), "title")
+    today = _today()
+    issue = Issue.objects.create(
+        scope=Scope.COMMON,
+        enterprise=None,
+        source=Source.OTHER,
+        title=title,
+        description=description,
+        category=category,
+        raised_by=by,
+        raised_on=today,
+        respond_by=workdays.add_workdays(today, RESPONSE_WORKDAYS),
+    )
+    _log(issue, EventKind.RAISED, by, note=description[:500])
+    return issue
+
+
+# -- transitions -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assign(
+    *,
+    issue_id: int,
+    by,
+    department: Department,
+    deadline: date,
+    owner=None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Issue:
+    """new → assigned: a lead department (主办), optionally an owner, and a deadline."""
+    issue = _lock(issue_id, by, Action.ASSIGN, expected_version)
+    if department is None:
+        raise WorkflowError({"department": _("A lead department is required.")}, code="required")
+    _check_deadline(deadline)
+    _check_owner(department, owner)
+    status_from = issue.status
+    issue.status = Status.ASSIGNED
+    issue.lead_department, issue.owner = department, owner
+    issue.deadline = deadline
+    issue.original_deadline = issue.original_deadline or deadline
+    issue.assigned_at = _now()
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(
+        issue,
+        [
+            "status",
+            "lead_department",
+            "owner",
+            "deadline",
+            "original_deadline",
+            "assigned_at",
+            *SUPERVISION_FIELDS,
+        ],
+    )
+    _log(
+        issue,
+        EventKind.ASSIGNED,
+        by,
+        note=note,
+        status_from=status_from,
+        department=department,
+        owner=owner,
+        deadline_to=deadline,
+    )
+    return issue
+
+
+@transaction.atomic
+def start(*, issue_id: int, by, note: str = "", expected_version: int | None = None) -> Issue:
+    """assigned → in_progress."""
+    issue = _lock(issue_id, by, Action.START, expected_version)
+    issue.status = Status.IN_PROGRESS
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(issue, ["status", *SUPERVISION_FIELDS])
+    _log(issue, EventKind.STARTED, by, note=note, status_from=Status.ASSIGNED)
+    return issue
+
+
+@transaction.atomic
+def post_progress(*, issue_id: int, by, note: str, expected_version: int | None = None) -> Issue:
+    """A progress note. On an assigned issue it is also the start of work."""
+    issue = _lock(issue_id, by, Action.PROGRESS, expected_version)
+    note = _require(note, _("Write what progress was made."), "note")
+    status_from = issue.status
+    issue.status = Status.IN_PROGRESS
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(issue, ["status", *SUPERVISION_FIELDS])
+    if status_from == Status.ASSIGNED:
+        _log(issue, EventKind.STARTED, by, note=note, status_from=status_from)
+    else:
+        _log(issue, EventKind.PROGRESS, by, note=note)
+    return issue
+
+
+@transaction.atomic
+def resolve(
+    *,
+    issue_id: int,
+    by,
+    resolution: str,
+    resolve_linked: bool = False,
+    expected_version: int | None = None,
+) -> Issue:
+    """assigned / in_progress → resolved, with the resolution text.
+
+    For a common issue, `resolve_linked` resolves every open linked enterprise issue with
+    the same resolution (a linked issue not yet assigned is first assigned to the common
+    issue's department and deadline, so its record stays complete).
+    """
+    issue = _lock(issue_id, by, Action.RESOLVE, expected_version)
+    resolution = _require(resolution, _("Describe how the issue was resolved."), "resolution")
+    status_from = issue.status
+    issue.status, issue.resolution, issue.resolved_at = Status.RESOLVED, resolution, _now()
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(issue, ["status", "resolution", "resolved_at", *SUPERVISION_FIELDS])
+    _log(issue, EventKind.RESOLVED, by, note=resolution, status_from=status_from)
+    if resolve_linked and issue.scope == Scope.COMMON:
+        _resolve_linked(issue, by)
+    return issue
+
+
+def _resolve_linked(common: Issue, by) -> None:
+    note = _("Resolved with common issue #%(id)s: %(resolution)s") % {
+        "id": common.pk,
+        "resolution": common.resolution,
+    }
+    linked = Issue.objects.select_for_update().filter(
+        common_issue=common, status__in=[Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS]
+    )
+    for issue in linked:
+        if issue.status == Status.NEW:
+            issue.status, issue.lead_department = Status.ASSIGNED, common.lead_department
+            issue.deadline = issue.original_deadline = common.deadline
+            issue.assigned_at = _now()
+            issue.save(
+                update_fields=["status", "lead_department", "deadline", "original_deadline", "assigned_at"]
+            )
+            _log(
+                issue,
+                EventKind.ASSIGNED,
+                by,
+                note=note,
+                status_from=Status.NEW,
+                department=common.lead_department,
+                deadline_to=common.deadline,
+            )
+        status_from = issue.status
+        issue.status, issue.resolution, issue.resolved_at = Status.RESOLVED, common.resolution, _now()
+        issue.last_progress_on = _today()
+        issue.compute_supervision_dates(None)
+        _save(issue, ["status", "resolution", "resolved_at", *SUPERVISION_FIELDS])
+        _log(issue, EventKind.RESOLVED, by, note=note, status_from=status_from)
+
+
+@transaction.atomic
+def record_feedback(
+    *,
+    issue_id: int,
+    by,
+    contacted_on: date,
+    reply_satisfaction: str,
+    solution_satisfaction: str,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Issue:
+    """The enterprise's follow-up: when it was contacted and how satisfied it is."""
+    issue = _lock(issue_id, by, Action.FEEDBACK, expected_version)
+    _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisfaction, note)
+    return issue
+
+
+def _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisfaction, note) -> None:
+    errors = {}
+    if contacted_on is None:
+        errors["contacted_on"] = _("Give the date the enterprise was contacted.")
+    elif contacted_on > _today():
+        errors["contacted_on"] = _("The contact date cannot be in the future.")
+    for field, value in (
+        ("reply_satisfaction", reply_satisfaction),
+        ("solution_satisfaction", solution_satisfaction),
+    ):
+        if value not in Satisfaction.values:
+            errors[field] = _("Choose satisfied, basically satisfied or unsatisfied.")
+    if errors:
+        raise WorkflowError(errors, code="feedback")
+    issue.contacted_on = contacted_on
+    issue.reply_satisfaction, issue.solution_satisfaction = reply_satisfaction, solution_satisfaction
+    _save(issue, ["contacted_on", "reply_satisfaction", "solution_satisfaction"])
+    summary = "; ".join(
+        [
+            f"{_('reply')}: {Satisfaction(reply_satisfaction).label}",
+            f"{_('solution')}: {Satisfaction(solution_satisfaction).label}",
+        ]
+    )
+    _log(issue, EventKind.FEEDBACK, by, note=f"{summary}. {note}".strip())
+
+
+@transaction.atomic
+def confirm(
+    *,
+    issue_id: int,
+    by,
+    contacted_on: date | None = None,
+    reply_satisfaction: str = "",
+    solution_satisfaction: str = "",
+    note: str = "",
+    expected_version: int | None = None,
+) -> Issue:
+    """resolved → closed (交账): needs the enterprise's feedback, given here or before.
+
+    An enterprise unsatisfied with the solution does not close its issue: reopen it.
+    """
+    issue = _lock(issue_id, by, Action.CONFIRM, expected_version)
+    if contacted_on or reply_satisfaction or solution_satisfaction:
+        _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisfaction, "")
+    if not issue.solution_satisfaction:
+        raise WorkflowError(
+            _("Record the enterprise's feedback before closing the issue."), code="no_feedback"
+        )
+    if issue.solution_satisfaction == Satisfaction.UNSATISFIED:
+        raise WorkflowError(
+            _("The enterprise is not satisfied with the solution: reopen the issue instead."),
+            code="unsatisfied",
+        )
+    issue.status, issue.outcome, issue.closed_at = Status.CLOSED, Outcome.RESOLVED, _now()
+    _save(issue, ["status", "outcome", "closed_at"])
+    _log(issue, EventKind.CONFIRMED, by, note=note, status_from=Status.RESOLVED)
+    return issue
+
+
+@transaction.atomic
+def close(*, issue_id: int, by, outcome: str, reason: str, expected_version: int | None = None) -> Issue:
+    """new → closed without resolving: a duplicate, or nothing the government can act on."""
+    issue = _lock(issue_id, by, Action.CLOSE, expected_version)
+    if outcome not in (Outcome.DUPLICATE, Outcome.NOT_ACTIONABLE):
+        raise WorkflowError({"outcome": _("Choose duplicate or not actionable.")}, code="outcome")
+    reason = _require(reason, _("Give the reason for closing."), "reason")
+    issue.status, issue.outcome, issue.close_reason, issue.closed_at = (
+        Status.CLOSED,
+        outcome,
+        reason,
+        _now(),
+    )
+    _save(issue, ["status", "outcome", "close_reason", "closed_at"])
+    _log(issue, EventKind.CLOSED, by, note=f"{Outcome(outcome).label}: {reason}", status_from=Status.NEW)
+    return issue
+
+
+@transaction.atomic
+def reopen(
+    *,
+    issue_id: int,
+    by,
+    reason: str,
+    deadline: date | None = None,
+    expected_version: int | None = None,
+) -> Issue:
+    """resolved / closed → in_progress (or new, if it was never assigned), with a reason."""
+    issue = _lock(issue_id, by, Action.REOPEN, expected_version)
+    reason = _require(reason, _("Give the reason for reopening."), "reason")
+    status_from, deadline_from = issue.status, issue.deadline
+    if deadline is not None:
+        _check_deadline(deadline)
+        issue.deadline = deadline
+        issue.original_deadline = issue.original_deadline or deadline
+    issue.status = Status.IN_PROGRESS if issue.lead_department_id else Status.NEW
+    issue.outcome, issue.closed_at, issue.resolved_at = "", None, None
+    issue.solved_on_site = False
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(
+        issue,
+        [
+            "status",
+            "outcome",
+            "closed_at",
+            "resolved_at",
+            "solved_on_site",
+            "deadline",
+            "original_deadline",
+            *SUPERVISION_FIELDS,
+        ],
+    )
+    _log(
+        issue,
+        EventKind.REOPENED,
+        by,
+        note=reason,
+        status_from=status_from,
+        deadline_from=deadline_from if deadline else None,
+        deadline_to=deadline,
+    )
+    return issue
+
+
+# -- deadlines, owners, objections -------------------------------------------------------------
+
+
+def _set_deadline(issue: Issue, new_deadline: date) -> None:
+    issue.deadline = new_deadline
+    _refresh_supervision(issue)
+    _save(issue, ["deadline", *SUPERVISION_FIELDS])
+
+
+@transaction.atomic
+def change_deadline(
+    *, issue_id: int, by, deadline: date, reason: str, expected_version: int | None = None
+) -> Issue:
+    """A coordinator moves the deadline; the original deadline is kept for the on-time rate."""
+    issue = _lock(issue_id, by, Action.CHANGE_DEADLINE, expected_version)
+    reason = _require(reason, _("A deadline change needs a reason."), "reason")
+    _check_deadline(deadline)
+    if deadline == issue.deadline:
+        raise WorkflowError({"deadline": _("That is already the deadline.")}, code="unchanged")
+    old = issue.deadline
+    _set_deadline(issue, deadline)
+    _log(issue, EventKind.DEADLINE_CHANGED, by, note=reason, deadline_from=old, deadline_to=deadline)
+    return issue
+
+
+@transaction.atomic
+def request_extension(
+    *, issue_id: int, by, deadline: date, reason: str, expected_version: int | None = None
+) -> ExtensionRequest:
+    """The department asks for a later deadline, before the current one passes."""
+    issue = _lock(issue_id, by, Action.REQUEST_EXTENSION, expected_version)
+    reason = _require(reason, _("An extension request needs a reason."), "reason")
+    if issue.deadline < _today():
+        raise WorkflowError(
+            _("The deadline has already passed: an extension must be asked for before it."),
+            code="too_late",
+        )
+    if deadline is None or deadline <= issue.deadline:
+        raise WorkflowError(
+            {"deadline": _("Ask for a date later than the current deadline.")}, code="not_later"
+        )
+    if issue.extension_requests.filter(status=RequestStatus.PENDING).exists():
+        raise WorkflowError(_("An extension request for this issue is already waiting."), code="pending")
+    request = ExtensionRequest.objects.create(
+        issue=issue,
+        requested_by=by,
+        current_deadline=issue.deadline,
+        requested_deadline=deadline,
+        reason=reason,
+    )
+    _save(issue, [])
+    _log(
+        issue,
+        EventKind.EXTENSION_REQUESTED,
+        by,
+        note=reason,
+        deadline_from=issue.deadline,
+        deadline_to=deadline,
+    )
+    return request
+
+
+@transaction.atomic
+def decide_extension(*, request_id: int, by, approve: bool, note: str = "") -> ExtensionRequest:
+    """A coordinator approves (the deadline moves) or refuses (it stays)."""
+    request = ExtensionRequest.objects.select_for_update().get(pk=request_id)
+    issue = _lock(request.issue_id, by, Action.DECIDE_EXTENSION)
+    if request.status != RequestStatus.PENDING:
+        raise WorkflowError(_("This request has already been decided."), code="decided")
+    if not approve:
+        note = _require(note, _("Say why the extension is refused."), "note")
+    request.status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
+    request.decided_by, request.decided_at, request.decision_note = by, _now(), note
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    if approve:
+        old = issue.deadline
+        _set_deadline(issue, request.requested_deadline)
+        _log(
+            issue,
+            EventKind.EXTENSION_APPROVED,
+            by,
+            note=note or request.reason,
+            deadline_from=old,
+            deadline_to=request.requested_deadline,
+        )
+    else:
+        _save(issue, [])
+        _log(issue, EventKind.EXTENSION_REFUSED, by, note=note)
+    return request
+
+
+@transaction.atomic
+def change_owner(*, issue_id: int, by, owner, reason: str, expected_version: int | None = None) -> Issue:
+    issue = _lock(issue_id, by, Action.CHANGE_OWNER, expected_version)
+    reason = _require(reason, _("An owner change needs a reason."), "reason")
+    _check_owner(issue.lead_department, owner)
+    issue.owner = owner
+    _save(issue, ["owner"])
+    _log(issue, EventKind.OWNER_CHANGED, by, note=reason, owner=owner, department=issue.lead_department)
+    return issue
+
+
+def objection_deadline(issue: Issue) -> date | None:
+    """The last day the lead department may object: one working day after assignment."""
+    if issue.assigned_at is None:
+        return None
+    return workdays.add_workdays(timezone.localtime(issue.assigned_at).date(), OBJECTION_WORKDAYS)
+
+
+@transaction.atomic
+def object_to_assignment(
+    *,
+    issue_id: int,
+    by,
+    reason: str,
+    suggested_department: Department | None = None,
+    expected_version: int | None = None,
+) -> Objection:
+    """The lead department says the issue is not theirs, within one working day."""
+    issue = _lock(issue_id, by, Action.OBJECT, expected_version)
+    reason = _require(reason, _("Say why the issue is not for your department."), "reason")
+    if _today() > objection_deadline(issue):
+        raise WorkflowError(
+            _("Objections must be raised within one working day of the assignment."), code="too_late"
+        )
+    if issue.objections.filter(status=RequestStatus.PENDING).exists():
+        raise WorkflowError(_("An objection to this assignment is already waiting."), code="pending")
+    objection = Objection.objects.create(
+        issue=issue,
+        department=issue.lead_department,
+        raised_by=by,
+        reason=reason,
+        suggested_department=suggested_department,
+    )
+    _save(issue, [])
+    _log(issue, EventKind.OBJECTION_RAISED, by, note=reason, department=issue.lead_department)
+    return objection
+
+
+@transaction.atomic
+def decide_objection(
+    *,
+    objection_id: int,
+    by,
+    uphold: bool,
+    note: str = "",
+    department: Department | None = None,
+    owner=None,
+    deadline: date | None = None,
+) -> Objection:
+    """Uphold (reassign to another department) or reject (the assignment stands)."""
+    objection = Objection.objects.select_for_update().get(pk=objection_id)
+    issue = _lock(objection.issue_id, by, Action.DECIDE_OBJECTION)
+    if objection.status != RequestStatus.PENDING:
+        raise WorkflowError(_("This objection has already been decided."), code="decided")
+    objection.status = RequestStatus.APPROVED if uphold else RequestStatus.REFUSED
+    objection.decided_by, objection.decided_at, objection.decision_note = by, _now(), note
+    objection.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    if uphold:
+        if department is None or department.pk == issue.lead_department_id:
+            raise WorkflowError({"department": _("Choose the department to reassign to.")})
+        _check_owner(department, owner)
+        issue.lead_department, issue.owner = department, owner
+        issue.assigned_at = _now()
+        fields = ["lead_department", "owner", "assigned_at"]
+        deadline_from = issue.deadline
+        if deadline is not None and deadline != issue.deadline:
+            issue.deadline = _check_deadline(deadline)
+            _refresh_supervision(issue)
+            fields += ["deadline", *SUPERVISION_FIELDS]
+        _save(issue, fields)
+        _log(
+            issue,
+            EventKind.OBJECTION_UPHELD,
+            by,
+            note=note,
+            department=department,
+            owner=owner,
+            deadline_from=deadline_from if deadline else None,
+            deadline_to=deadline,
+        )
+    else:
+        _save(issue, [])
+        _log(issue, EventKind.OBJECTION_REJECTED, by, note=note, department=issue.lead_department)
+    return objection
+
+
+# -- common issues, co-handling, milestones, edits ---------------------------------------------
+
+
+@transaction.atomic
+def merge_into_common(*, issue_ids: Iterable[int], common_issue_id: int, by, note: str = "") -> list[Issue]:
+    """Link enterprise issues to a common issue; they follow it when it is resolved."""
+    common = Issue.objects.select_for_update().get(pk=common_issue_id)
+    if common.scope != Scope.COMMON:
+        raise WorkflowError(_("Issue #%(id)s is not a common issue.") % {"id": common.pk})
+    if not common.is_open:
+        raise WorkflowError(_("Common issue #%(id)s is closed.") % {"id": common.pk})
+    merged = []
+    for issue_id in sorted(set(issue_ids)):
+        issue = _lock(issue_id, by, Action.MERGE)
+        if issue.scope != Scope.INDIVIDUAL:
+            raise WorkflowError(_("Issue #%(id)s is itself a common issue.") % {"id": issue.pk})
+        issue.common_issue = common
+        _save(issue, ["common_issue"])
+        _log(issue, EventKind.MERGED, by, note=note or str(common))
+        merged.append(issue)
+    return merged
+
+
+@transaction.atomic
+def add_co_department(
+    *, issue_id: int, by, department: Department, report_by: date, expected_version: int | None = None
+) -> CoDepartment:
+    issue = _lock(issue_id, by, Action.ADD_CO_DEPARTMENT, expected_version)
+    if department.pk == issue.lead_department_id:
+        raise WorkflowError({"department": _("The lead department cannot also co-handle.")})
+    if issue.co_handlings.filter(department=department).exists():
+        raise WorkflowError({"department": _("This department already co-handles the issue.")})
+    co = CoDepartment.objects.create(issue=issue, department=department, report_by=report_by)
+    _save(issue, [])
+    _log(issue, EventKind.CO_DEPARTMENT_ADDED, by, department=department, deadline_to=report_by)
+    return co
+
+
+@transaction.atomic
+def co_report_in(*, issue_id: int, by, report: str) -> CoDepartment:
+    """A co-handling department (协办) reports its part to the lead department."""
+    issue = _lock(issue_id, by, Action.CO_REPORT)
+    report = _require(report, _("Write your department's report."), "report")
+    co = (
+        issue.co_handlings.select_for_update()
+        .filter(department__in=department_ids(by), reported_on__isnull=True)
+        .first()
+    )
+    if co is None:
+        raise WorkflowError(_("Your department has already reported in, or does not co-handle this issue."))
+    co.reported_on, co.report = _today(), report
+    co.save(update_fields=["reported_on", "report"])
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(issue, SUPERVISION_FIELDS)
+    _log(issue, EventKind.CO_REPORTED, by, note=report, department=co.department)
+    return co
+
+
+@transaction.atomic
+def add_milestone(*, issue_id: int, by, title: str, due_on: date) -> Milestone:
+    issue = _lock(issue_id, by, Action.ADD_MILESTONE)
+    title = _require(title, _("A milestone needs a title."), "title")
+    if due_on is None:
+        raise WorkflowError({"due_on": _("A milestone needs a due date.")})
+    milestone = Milestone.objects.create(issue=issue, title=title, due_on=due_on)
+    _refresh_supervision(issue)
+    _save(issue, SUPERVISION_FIELDS)
+    _log(issue, EventKind.MILESTONE_ADDED, by, note=f"{title} ({due_on:%Y-%m-%d})")
+    return milestone
+
+
+@transaction.atomic
+def complete_milestone(*, milestone_id: int, by, note: str = "") -> Milestone:
+    milestone = Milestone.objects.select_for_update().get(pk=milestone_id)
+    issue = _lock(milestone.issue_id, by, Action.COMPLETE_MILESTONE)
+    if milestone.done_on is not None:
+        raise WorkflowError(_("This milestone is already done."), code="done")
+    milestone.done_on = _today()
+    milestone.save(update_fields=["done_on"])
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(issue, SUPERVISION_FIELDS)
+    _log(issue, EventKind.MILESTONE_DONE, by, note=f"{milestone.title}. {note}".strip())
+    return milestone
+
+
+EDITABLE_FIELDS = ("title", "description", "category", "priority")
+
+
+@transaction.atomic
+def edit_details(*, issue_id: int, by, expected_version: int, **changes) -> Issue:
+    """Edit the descriptive fields; refused if someone else changed the issue meanwhile."""
+    issue = _lock(issue_id, by, Action.EDIT, expected_version)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise WorkflowError(_("These fields cannot be edited here: %s") % ", ".join(sorted(unknown)))
+    changed = [f for f, v in changes.items() if getattr(issue, f) != v]
+    if not changed:
+        return issue
+    for field in changed:
+        setattr(issue, field, changes[field])
+    issue.full_clean(
+        exclude=[
+            "enterprise",
+            "visit",
+            "survey_response",
+            "common_issue",
+            "lead_department",
+            "owner",
+            "raised_by",
+            "version",
+        ]
+    )
+    _save(issue, changed)
+    labels = ", ".join(str(Issue._meta.get_field(f).verbose_name) for f in changed)
+    _log(issue, EventKind.EDITED, by, note=labels)
+    return issue
