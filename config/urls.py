@@ -2,10 +2,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
+
+from issues import views as issue_views
+
+admin.site.site_header = admin.site.site_title = _("Enterprise Visit Tracker")
 
 urlpatterns = [
+    path("", issue_views.my_work, name="home"),
     path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch works on the login page too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("enterprises/", include("enterprises.urls")),
+    path("visits/", include("visits.urls")),
+    path("issues/", include("issues.urls")),
+    path("dashboard/", include("issues.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]

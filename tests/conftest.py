@@ -1,0 +1,66 @@
+"""Shared fixtures: a named cast of users, one per role, and two departments (A and B)."""
+
+import pytest
+
+from .factories import DepartmentFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _axes_off_unless_asked(settings, request):
+    # django-axes counts failed logins; tests that are not about lockout log in with
+    # force_login and must not be affected by it (tests about lockout use the marker).
+    if "axes" not in request.keywords:
+        settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def dept_a(db):
+    return DepartmentFactory(name="市发展改革委")
+
+
+@pytest.fixture
+def dept_b(db):
+    return DepartmentFactory(name="市税务局")
+
+
+@pytest.fixture
+def coordinator(db):
+    return UserFactory(username="coordinator", role="coordinator")
+
+
+@pytest.fixture
+def leader(db):
+    return UserFactory(username="leader", role="leader")
+
+
+@pytest.fixture
+def official(db):
+    return UserFactory(username="official", role="official")
+
+
+@pytest.fixture
+def staff_a(dept_a):
+    return UserFactory(username="staff_a", role="department", department=dept_a)
+
+
+@pytest.fixture
+def staff_b(dept_b):
+    return UserFactory(username="staff_b", role="department", department=dept_b)
+
+
+@pytest.fixture
+def admin_user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("admin", "admin@example.com", "x-admin-password-123")
+
+
+@pytest.fixture
+def as_user(client):
+    """Log the test client in as a user: `as_user(coordinator).get(...)`."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
