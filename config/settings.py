@@ -161,7 +161,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Sessions, cookies, HTTPS -------------------------------------------------------------
 # A closed government network may have no TLS; HTTPS=0 turns the Secure-only settings off.
-HTTPS = env_bool("HTTPS", not DEBUG)
+HTTPS = env_bool("HTTPS", not (DEBUG or TESTING))
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_NAME = "__Secure-sessionid" if HTTPS else "sessionid"

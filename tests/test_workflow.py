@@ -29,7 +29,9 @@ def kinds(issue):
 
 def test_full_life_cycle_writes_one_event_per_step(new_issue, coordinator, staff_a, dept_a, today):
     deadline = today + timedelta(days=30)
-    workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, owner=staff_a, deadline=deadline)
+    workflow.assign(
+        issue_id=new_issue.pk, by=coordinator, department=dept_a, owner=staff_a, deadline=deadline
+    )
     workflow.start(issue_id=new_issue.pk, by=staff_a, note="已对接企业")
     workflow.post_progress(issue_id=new_issue.pk, by=staff_a, note="完成现场勘查")
     workflow.resolve(issue_id=new_issue.pk, by=staff_a, resolution="能评审批已办结")
@@ -51,7 +53,9 @@ def test_full_life_cycle_writes_one_event_per_step(new_issue, coordinator, staff
         EventKind.FEEDBACK,
         EventKind.CONFIRMED,
     ]
-    statuses = list(IssueEvent.objects.filter(issue=issue).exclude(status_to="").values_list("status_from", "status_to"))
+    statuses = list(
+        IssueEvent.objects.filter(issue=issue).exclude(status_to="").values_list("status_from", "status_to")
+    )
     assert statuses == [
         ("new", "assigned"),
         ("assigned", "in_progress"),
@@ -80,10 +84,14 @@ def test_illegal_transitions_from_new_change_nothing(new_issue, coordinator, ste
     assert kinds(new_issue) == []
 
 
-def test_department_cannot_assign_and_other_department_cannot_act(new_issue, coordinator, staff_a, staff_b, dept_a, today):
+def test_department_cannot_assign_and_other_department_cannot_act(
+    new_issue, coordinator, staff_a, staff_b, dept_a, today
+):
     with pytest.raises(PermissionDenied):
         workflow.assign(issue_id=new_issue.pk, by=staff_a, department=dept_a, deadline=today)
-    workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=5))
+    workflow.assign(
+        issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=5)
+    )
     with pytest.raises(PermissionDenied):
         workflow.post_progress(issue_id=new_issue.pk, by=staff_b, note="not ours")
     assert kinds(new_issue) == [EventKind.ASSIGNED]
@@ -93,7 +101,9 @@ def test_assign_needs_department_and_future_deadline(new_issue, coordinator, dep
     with pytest.raises(workflow.WorkflowError):
         workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=None)
     with pytest.raises(workflow.WorkflowError):
-        workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today - timedelta(days=1))
+        workflow.assign(
+            issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today - timedelta(days=1)
+        )
     with pytest.raises(workflow.WorkflowError):
         workflow.assign(issue_id=new_issue.pk, by=coordinator, department=None, deadline=today)
 
@@ -102,20 +112,30 @@ def test_deadline_change_needs_reason_and_keeps_original(new_issue, coordinator,
     first = today + timedelta(days=10)
     workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=first)
     with pytest.raises(workflow.WorkflowError):
-        workflow.change_deadline(issue_id=new_issue.pk, by=coordinator, deadline=first + timedelta(days=5), reason=" ")
+        workflow.change_deadline(
+            issue_id=new_issue.pk, by=coordinator, deadline=first + timedelta(days=5), reason=" "
+        )
     issue = workflow.change_deadline(
         issue_id=new_issue.pk, by=coordinator, deadline=first + timedelta(days=5), reason="需要省级部门会签"
     )
     assert (issue.deadline, issue.original_deadline) == (first + timedelta(days=5), first)
     event = IssueEvent.objects.get(issue=issue, kind=EventKind.DEADLINE_CHANGED)
-    assert (event.deadline_from, event.deadline_to, event.note) == (first, first + timedelta(days=5), "需要省级部门会签")
+    assert (event.deadline_from, event.deadline_to, event.note) == (
+        first,
+        first + timedelta(days=5),
+        "需要省级部门会签",
+    )
 
 
 def test_stale_version_is_refused(new_issue, coordinator, dept_a, today):
     loaded_version = new_issue.version
-    workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=3))
+    workflow.assign(
+        issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=3)
+    )
     with pytest.raises(workflow.ConflictError):
-        workflow.edit_details(issue_id=new_issue.pk, by=coordinator, expected_version=loaded_version, title="改标题")
+        workflow.edit_details(
+            issue_id=new_issue.pk, by=coordinator, expected_version=loaded_version, title="改标题"
+        )
     new_issue.refresh_from_db()
     assert new_issue.title != "改标题"
 
@@ -125,12 +145,16 @@ def test_close_without_resolving_needs_outcome_and_reason(new_issue, coordinator
         workflow.close(issue_id=new_issue.pk, by=coordinator, outcome=Outcome.DUPLICATE, reason="")
     with pytest.raises(workflow.WorkflowError):
         workflow.close(issue_id=new_issue.pk, by=coordinator, outcome=Outcome.RESOLVED, reason="x")
-    issue = workflow.close(issue_id=new_issue.pk, by=coordinator, outcome=Outcome.DUPLICATE, reason="与#1重复")
+    issue = workflow.close(
+        issue_id=new_issue.pk, by=coordinator, outcome=Outcome.DUPLICATE, reason="与#1重复"
+    )
     assert (issue.status, issue.outcome) == (Status.CLOSED, Outcome.DUPLICATE)
 
 
 def test_unsatisfied_enterprise_reopens_instead_of_closing(new_issue, coordinator, staff_a, dept_a, today):
-    workflow.assign(issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=3))
+    workflow.assign(
+        issue_id=new_issue.pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=3)
+    )
     workflow.resolve(issue_id=new_issue.pk, by=staff_a, resolution="已协调")
     with pytest.raises(workflow.WorkflowError):
         workflow.confirm(
@@ -188,7 +212,9 @@ def test_database_refuses_invalid_states(new_issue):
 
 
 def test_event_log_is_append_only(new_issue, coordinator):
-    workflow.close(issue_id=new_issue.pk, by=coordinator, outcome=Outcome.NOT_ACTIONABLE, reason="不属政府职责")
+    workflow.close(
+        issue_id=new_issue.pk, by=coordinator, outcome=Outcome.NOT_ACTIONABLE, reason="不属政府职责"
+    )
     event = IssueEvent.objects.get(issue=new_issue)
     with pytest.raises(PermissionError):
         event.save()
