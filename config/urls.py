@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from config import views as project_views
 from issues import views as issue_views
 
 admin.site.site_header = admin.site.site_title = _("Enterprise Visit Tracker")
@@ -20,4 +21,6 @@ urlpatterns = [
     path("issues/", include("issues.urls")),
     path("dashboard/", include("issues.dashboard_urls")),
     path("admin/", admin.site.urls),
+    path("healthz", project_views.healthz, name="healthz"),
+    path("bench/floor", project_views.floor, name="bench-floor"),
 ]

@@ -681,3 +681,26 @@ class IssueEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("IssueEvent is append-only: events are never deleted.")
+
+
+class ReminderSent(models.Model):
+    """One reminder email per recipient, kind and day: running the daily job twice sends once."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=30)
+    sent_on = models.DateField(_("sent on"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    issue_count = models.PositiveIntegerField(_("issues listed"), default=0)
+
+    class Meta:
+        ordering = ["-sent_on", "recipient_id"]
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "sent_on"], name="reminder_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.kind} {self.sent_on}"

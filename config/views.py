@@ -1,0 +1,20 @@
+"""Project-level views: health check and the benchmark floor."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+
+
+@login_not_required
+@never_cache
+def healthz(request):
+    """For the load balancer: the process answers and the database takes a query."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def floor(request):
+    """The benchmark floor: login required, no query of its own (session and user only)."""
+    return HttpResponse(f"ok {request.user.pk}", content_type="text/plain")
