@@ -1,13 +1,246 @@
-from django.shortcuts import get_object_or_404, render
+"""Visit pages: list, page, log a visit with its issues, plan a visit, edit a visit."""
 
-from .models import Visit
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from enterprises.models import Enterprise
+from issues.models import Issue
+from issues.permissions import can_raise_issues
+
+from . import services
+from .filters import VisitFilter
+from .forms import IssueFormSet, VisitForm, enterprise_label
+from .models import Official, Visit, VisitStatus
+
+PAGE_SIZE = 25
+ISSUE_PREFIX = "issues"
+DATALIST_SIZE = 200
 
 
+def _require_logger(user) -> None:
+    """Officials, coordinators and administrators log visits; everyone else gets 403."""
+    if not can_raise_issues(user):
+        raise PermissionDenied(_("You may not record visits."))
+
+
+def _visible_issue_count(user):
+    visible = Issue.objects.visible_to(user).filter(visit=OuterRef("pk"))
+    counted = visible.order_by().values("visit").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@require_GET
 def visit_list(request):
-    objects = Visit.objects.visible_to(request.user)[:50]
-    return render(request, "visits/visit_list.html", {"objects": objects})
+    base = (
+        Visit.objects.visible_to(request.user)
+        .select_related("enterprise", "enterprise__district")
+        .prefetch_related(Prefetch("lead_officials", queryset=Official.objects.order_by("name")))
+    )
+    filterset = VisitFilter(request.GET, queryset=base, request=request)
+    queryset = filterset.qs if filterset.is_valid() else base.none()
+    queryset = queryset.annotate(issue_count=_visible_issue_count(request.user))
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    enterprise = None
+    if filterset.is_valid() and filterset.form.cleaned_data.get("enterprise"):
+        enterprise = Enterprise.objects.filter(pk=filterset.form.cleaned_data["enterprise"]).first()
+    return render(
+        request,
+        "visits/visit_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "enterprise": enterprise,
+            "may_log_visits": can_raise_issues(request.user),
+        },
+    )
 
 
+@require_GET
 def visit_detail(request, pk):
-    obj = get_object_or_404(Visit.objects.visible_to(request.user), pk=pk)
-    return render(request, "visits/visit_detail.html", {"object": obj})
+    visit = get_object_or_404(
+        Visit.objects.visible_to(request.user)
+        .select_related("enterprise", "enterprise__district", "created_by")
+        .prefetch_related(
+            Prefetch("lead_officials", queryset=Official.objects.order_by("name")),
+            "accompanying_departments",
+        ),
+        pk=pk,
+    )
+    issues = list(
+        Issue.objects.visible_to(request.user)
+        .filter(visit=visit)
+        .with_colour()
+        .select_related("category", "lead_department")
+        .order_by("id")
+    )
+    hidden = visit.issues.count() - len(issues)
+    return render(
+        request,
+        "visits/visit_detail.html",
+        {
+            "visit": visit,
+            "issues": issues,
+            "hidden_issue_count": hidden,
+            "solved_on_site_count": sum(1 for i in issues if i.solved_on_site),
+            "may_edit": services.can_edit(request.user, visit),
+        },
+    )
+
+
+def _key_enterprises():
+    """Without JavaScript the enterprise box suggests the key enterprises (about 50)."""
+    return Enterprise.objects.filter(is_key=True).order_by("name").only("name", "credit_code")[:DATALIST_SIZE]
+
+
+def _initial(request) -> dict:
+    initial = {}
+    enterprise_id = request.GET.get("enterprise", "")
+    if enterprise_id.isdigit():
+        enterprise = Enterprise.objects.visible_to(request.user).filter(pk=enterprise_id).first()
+        if enterprise:
+            initial["enterprise"] = enterprise_label(enterprise)
+    official = Official.objects.filter(user=request.user, is_active=True).first()
+    if official:
+        initial["lead_officials"] = [official.pk]
+    return initial
+
+
+def _already_saved(request) -> Visit | None:
+    """A post of a form whose token already made a visit (double click, refresh, back+resend)."""
+    token = request.POST.get("submission_token", "")
+    try:
+        return Visit.objects.filter(submission_token=token).first() if token else None
+    except ValidationError:  # not a UUID
+        return None
+
+
+def _apply_row_error(formset, index: int, error: ValidationError) -> None:
+    forms = [f for f in formset.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
+    form = forms[index] if index < len(forms) else None
+    if form is None:
+        formset._non_form_errors.extend(error.messages)
+        return
+    try:
+        form.add_error(None, error)
+    except (ValueError, KeyError):
+        form.add_error(None, error.messages)
+
+
+def _visit_values(form) -> dict:
+    data = form.cleaned_data
+    return {
+        "enterprise": data["enterprise"],
+        "visited_on": data["visited_on"],
+        "status": form.status,
+        "lead_officials": data["lead_officials"],
+        "accompanying_departments": data.get("accompanying_departments") or [],
+        "topics": data.get("topics") or [],
+        "policies_explained": data.get("policies_explained", ""),
+        "summary": data.get("summary", ""),
+    }
+
+
+def _create(request, mode: str):
+    _require_logger(request.user)
+    with_issues = mode == "log"
+    if request.method == "POST":
+        existing = _already_saved(request)
+        if existing:
+            messages.info(request, _("This visit was already saved; here it is."))
+            return redirect(existing)
+        form = VisitForm(request.POST, mode=mode)
+        formset = IssueFormSet(request.POST, prefix=ISSUE_PREFIX) if with_issues else None
+        if form.is_valid() and (formset is None or formset.is_valid()):
+            try:
+                visit, created = services.create_visit(
+                    by=request.user,
+                    submission_token=form.cleaned_data.get("submission_token"),
+                    issues=formset.issues() if formset else (),
+                    **_visit_values(form),
+                )
+            except services.IssueRowError as row_error:
+                _apply_row_error(formset, row_error.index, row_error.error)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if created:
+                    messages.success(request, _("The visit was saved."))
+                else:
+                    messages.info(request, _("This visit was already saved; here it is."))
+                return redirect(visit)
+    else:
+        form = VisitForm(initial=_initial(request), mode=mode)
+        formset = IssueFormSet(prefix=ISSUE_PREFIX) if with_issues else None
+    return render(
+        request,
+        "visits/visit_form.html",
+        {"form": form, "formset": formset, "mode": mode, "key_enterprises": _key_enterprises()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def visit_create(request):
+    """Log a visit that took place, with every issue raised on it, in one save."""
+    return _create(request, "log")
+
+
+@require_http_methods(["GET", "POST"])
+def visit_plan(request):
+    return _create(request, "plan")
+
+
+@require_http_methods(["GET", "POST"])
+def visit_edit(request, pk):
+    visit = get_object_or_404(Visit.objects.visible_to(request.user).select_related("enterprise"), pk=pk)
+    if not services.can_edit(request.user, visit):
+        raise PermissionDenied(_("Only the official who logged this visit, or a coordinator, may edit it."))
+    if request.method == "POST":
+        form = VisitForm(request.POST, instance=visit, mode="edit")
+        formset = IssueFormSet(request.POST, prefix=ISSUE_PREFIX)
+        if form.is_valid() and formset.is_valid():
+            issues = formset.issues()
+            if issues and form.status != VisitStatus.COMPLETED:
+                form.add_error("status", _("Issues can be recorded only on a completed visit."))
+            else:
+                try:
+                    services.update_visit(
+                        visit_id=visit.pk,
+                        by=request.user,
+                        expected_version=form.cleaned_data.get("version"),
+                        issues=issues,
+                        **_visit_values(form),
+                    )
+                except services.StaleVisitError as error:
+                    messages.error(request, error.messages[0])
+                    return HttpResponseRedirect(request.path)
+                except services.IssueRowError as row_error:
+                    _apply_row_error(formset, row_error.index, row_error.error)
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    messages.success(request, _("The visit was updated."))
+                    return redirect("visits:detail", pk=visit.pk)
+    else:
+        form = VisitForm(instance=visit, mode="edit")
+        formset = IssueFormSet(prefix=ISSUE_PREFIX)
+    return render(
+        request,
+        "visits/visit_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "mode": "edit",
+            "visit": visit,
+            "key_enterprises": _key_enterprises(),
+        },
+    )
