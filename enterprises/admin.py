@@ -1,0 +1,352 @@
+"""Admin for enterprises and surveys, with the survey import (upload → preview → confirm).
+
+The survey import is a custom admin view, not django-import-export: one row of the file
+writes four models (enterprise, survey, response, issues through the workflow) and must
+report every error with the row and header as the user sees them in Excel. It calls the
+same ``survey_import.import_survey_file`` as the management command. The uploaded bytes
+are kept between preview and confirm in a private temp file named by a random token
+bound to the user, and checked against the SHA-256 shown at preview time.
+
+Enterprises use django-import-export (one model per row fits it well) with our own
+file formats (same file checks as the survey import) and formula-safe exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats import base_formats
+
+from issues.roles import Role, has_role
+from issues.spreadsheet import csv_response
+
+from .formats import BomCSV, ChineseCSV, FileRejected, SafeXLSX, max_bytes
+from .models import Contact, District, Enterprise, Survey, SurveyResponse
+from .resources import EnterpriseResource
+from .survey_import import TEMPLATE_HEADERS, import_survey_file
+
+IMPORT_PERMISSION = "enterprises.import_survey"
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
+STALE_AFTER = 24 * 3600
+
+
+# -- the survey import --------------------------------------------------------------------------
+
+
+class SurveyUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_lazy("Survey file (CSV or XLSX)"),
+        help_text=_lazy("CSV saved by Excel (UTF-8 or GB18030/GBK) or an .xlsx workbook; at most 10 MB."),
+    )
+    survey_name = forms.CharField(
+        label=_lazy("Survey round"),
+        max_length=200,
+        help_text=_lazy("An existing round is updated; a new name creates a new round."),
+    )
+    create_issues = forms.BooleanField(
+        label=_lazy("Create issues from the stated needs"),
+        required=False,
+        help_text=_lazy("Each need becomes a new issue (source: survey). Needs already raised are skipped."),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > max_bytes():
+            raise forms.ValidationError(
+                _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+                % {"size": f"{upload.size / 1048576:.1f}", "limit": f"{max_bytes() / 1048576:g}"}
+            )
+        return upload
+
+
+class SurveyConfirmForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    filename = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    survey_name = forms.CharField(widget=forms.HiddenInput, max_length=200)
+    create_issues = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+
+def _temp_dir() -> Path:
+    folder = Path(
+        getattr(settings, "IMPORT_TEMP_DIR", "") or Path(tempfile.gettempdir()) / "evt-survey-import"
+    )
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _temp_path(user, token: str) -> Path:
+    return _temp_dir() / f"{user.pk}-{token}.upload"
+
+
+def _keep_upload(user, data: bytes) -> str:
+    folder = _temp_dir()
+    cutoff = time.time() - STALE_AFTER
+    for old in folder.glob("*.upload"):  # previews nobody confirmed
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
+    token = secrets.token_urlsafe(18)
+    path = _temp_path(user, token)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return token
+
+
+def _may_import(request) -> bool:
+    return request.user.is_active and request.user.is_staff and request.user.has_perm(IMPORT_PERMISSION)
+
+
+def survey_import_view(request, model_admin):
+    if not _may_import(request):
+        raise PermissionDenied
+    context = {
+        **admin.site.each_context(request),
+        "opts": Survey._meta,
+        "title": _("Import survey results"),
+        "template_url": reverse("admin:enterprises_survey_import_template"),
+        "max_mb": f"{max_bytes() / 1048576:g}",
+    }
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm(request, context)
+    if request.method == "POST":
+        form = SurveyUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read(max_bytes() + 1)
+            result = import_survey_file(
+                data=data,
+                filename=upload.name,
+                survey_name=form.cleaned_data["survey_name"],
+                by=request.user,
+                create_issues=form.cleaned_data["create_issues"],
+                dry_run=True,
+            )
+            context["result"] = result
+            if result.ok:
+                token = _keep_upload(request.user, data)
+                context["confirm_form"] = SurveyConfirmForm(
+                    initial={
+                        "token": token,
+                        "digest": hashlib.sha256(data).hexdigest(),
+                        "filename": upload.name[-255:],
+                        "survey_name": form.cleaned_data["survey_name"],
+                        "create_issues": form.cleaned_data["create_issues"],
+                    }
+                )
+    else:
+        initial = {"survey_name": request.GET.get("survey", "")[:200]}
+        form = SurveyUploadForm(initial=initial)
+    context["form"] = form
+    return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
+
+
+def _confirm(request, context):
+    confirm = SurveyConfirmForm(request.POST)
+    if not confirm.is_valid() or not TOKEN.match(confirm.cleaned_data["token"]):
+        raise PermissionDenied
+    path = _temp_path(request.user, confirm.cleaned_data["token"])
+    try:
+        data = path.read_bytes()
+    except OSError:
+        messages.error(request, _("This preview has expired. Upload the file again."))
+        return HttpResponseRedirect(reverse("admin:enterprises_survey_import"))
+    if hashlib.sha256(data).hexdigest() != confirm.cleaned_data["digest"]:
+        raise PermissionDenied
+    result = import_survey_file(
+        data=data,
+        filename=confirm.cleaned_data["filename"],
+        survey_name=confirm.cleaned_data["survey_name"],
+        by=request.user,
+        create_issues=confirm.cleaned_data["create_issues"],
+        dry_run=False,
+    )
+    if not result.ok:
+        context.update(result=result, form=SurveyUploadForm(initial={"survey_name": result.survey_name}))
+        return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
+    path.unlink(missing_ok=True)
+    messages.success(
+        request,
+        _(
+            "Imported %(rows)s rows into “%(survey)s”: enterprises %(ec)s new, %(eu)s updated, "
+            "%(en)s unchanged; responses %(rc)s new, %(ru)s updated, %(rn)s unchanged; "
+            "%(ic)s issues created."
+        )
+        % {
+            "rows": result.total_rows,
+            "survey": result.survey_name,
+            "ec": result.enterprises_created,
+            "eu": result.enterprises_updated,
+            "en": result.enterprises_unchanged,
+            "rc": result.responses_created,
+            "ru": result.responses_updated,
+            "rn": result.responses_unchanged,
+            "ic": result.issues_created,
+        },
+    )
+    survey = Survey.objects.get(name=result.survey_name)
+    return HttpResponseRedirect(
+        reverse("admin:enterprises_surveyresponse_changelist") + f"?survey__id__exact={survey.pk}"
+    )
+
+
+@require_GET
+def survey_template_view(request, model_admin):
+    if not _may_import(request):
+        raise PermissionDenied
+    return csv_response("survey-import-template.csv", TEMPLATE_HEADERS, [])
+
+
+# -- registrations ------------------------------------------------------------------------------
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["name", "sort_order", "enterprise_count"]
+    list_editable = ["sort_order"]
+    search_fields = ["name"]
+    ordering = ["sort_order", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(enterprise_total=Count("enterprises"))
+
+    @admin.display(description=_lazy("enterprises"), ordering="enterprise_total")
+    def enterprise_count(self, obj):
+        return obj.enterprise_total
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ["name", "title", "phone", "email", "is_primary"]
+
+
+class EnterpriseAdmin(ImportExportModelAdmin):
+    resource_classes = [EnterpriseResource]
+    import_formats = [ChineseCSV, SafeXLSX]
+    export_formats = [BomCSV, base_formats.XLSX]
+    list_display = ["name", "credit_code", "district", "sector", "employees", "is_key", "liaison_department"]
+    list_filter = ["is_key", "sector", "district"]
+    search_fields = ["name", "credit_code"]
+    list_select_related = ["district", "liaison_department"]
+    autocomplete_fields = ["liaison_leader", "liaison_department"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [ContactInline]
+    fieldsets = [
+        (None, {"fields": ["name", "credit_code", "sector", "industry", "district", "address"]}),
+        (_lazy("Scale"), {"fields": ["employees", "annual_revenue"]}),
+        (_lazy("Key list and liaison"), {"fields": ["is_key", "liaison_leader", "liaison_department"]}),
+        (None, {"fields": ["notes", "created_at", "updated_at"]}),
+    ]
+
+    def has_import_permission(self, request):
+        # Enterprise master data is loaded by administrators only (coordinators use the
+        # survey import, which creates enterprises as a side effect).
+        return has_role(request.user, Role.ADMINISTRATOR) and request.user.has_perm(
+            "enterprises.add_enterprise"
+        )
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("enterprises.view_enterprise")
+
+    def get_import_data_kwargs(self, **kwargs):
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, FileRejected):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+
+admin.site.register(Enterprise, EnterpriseAdmin)
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "enterprise", "title", "phone", "email", "is_primary"]
+    list_filter = ["is_primary"]
+    search_fields = ["name", "phone", "email", "enterprise__name", "enterprise__credit_code"]
+    list_select_related = ["enterprise"]
+    autocomplete_fields = ["enterprise"]
+
+
+class ImportLinkMixin:
+    change_list_template = "admin/enterprises/survey/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import_survey": _may_import(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(Survey)
+class SurveyAdmin(ImportLinkMixin, admin.ModelAdmin):
+    list_display = ["name", "held_on", "response_count", "created_at"]
+    search_fields = ["name"]
+    date_hierarchy = "held_on"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(response_total=Count("responses"))
+
+    @admin.display(description=_lazy("responses"), ordering="response_total")
+    def response_count(self, obj):
+        return obj.response_total
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(lambda request: survey_import_view(request, self)),
+                name="enterprises_survey_import",
+            ),
+            path(
+                "import/template/",
+                self.admin_site.admin_view(lambda request: survey_template_view(request, self)),
+                name="enterprises_survey_import_template",
+            ),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(ImportLinkMixin, admin.ModelAdmin):
+    list_display = [
+        "enterprise",
+        "survey",
+        "submitted_on",
+        "operating_status",
+        "order_trend",
+        "employees",
+        "labour_shortage",
+        "need_categories",
+        "source_row",
+    ]
+    list_filter = ["survey", "operating_status", "order_trend", "enterprise__sector", "enterprise__district"]
+    search_fields = ["enterprise__name", "enterprise__credit_code", "needs", "difficulties", "contact_name"]
+    list_select_related = ["enterprise", "survey"]
+    autocomplete_fields = ["enterprise", "survey"]
+    date_hierarchy = "submitted_on"
+    readonly_fields = ["raw_row", "source_file", "source_row", "imported_at", "imported_by"]
