@@ -1,0 +1,748 @@
+"""The Django admin in which coordinators triage issues (DESIGN §2, §4).
+
+Rules kept here:
+- every list and form shows only `permissions.visible_issues(user)`;
+- status and every workflow field are read-only: they change through the actions below,
+  each of which calls `issues.workflow` (one issue, one transaction);
+- only coordinators (and administrators) change anything; issues and events are never
+  deleted;
+- every list sets `list_select_related` explicitly, so its query count does not grow with
+  the number of rows (asserted in tests/test_admin.py).
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import permissions, workflow
+from .admin_forms import AssignForm, CloseForm, IssueAddForm, IssueChangeForm, MergeForm
+from .models import (
+    Category,
+    CoDepartment,
+    Colour,
+    Department,
+    ExtensionRequest,
+    Issue,
+    IssueEvent,
+    Milestone,
+    Objection,
+)
+from .permissions import Action
+from .roles import is_coordinator
+from .spreadsheet import csv_response, xlsx_response
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def error_text(error: Exception) -> str:
+    """One line from a WorkflowError / ValidationError / PermissionDenied."""
+    if isinstance(error, ValidationError):
+        return " ".join(str(m) for m in error.messages)
+    return str(error) or str(_("Permission denied."))
+
+
+class VisibleIssuesMixin:
+    """Related rows of issues the user may not see are hidden too."""
+
+    issue_lookup = "issue"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        visible = permissions.visible_issues(request.user, Issue.objects.all())
+        if visible.query.where:  # not everything: restrict
+            qs = qs.filter(**{f"{self.issue_lookup}__in": visible.values("pk")})
+        return qs
+
+
+class WorkflowOnlyMixin:
+    """Rows that only the workflow writes: viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# -- reference data --------------------------------------------------------------------------
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name", "member_count", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "short_name"]
+    filter_horizontal = ["members"]
+    list_select_related = ()  # no foreign keys shown; members are counted in SQL
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("members", distinct=True))
+
+    @admin.display(description=_("members"), ordering="member_count")
+    def member_count(self, obj):
+        return obj.member_count
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "sort_order", "is_active"]
+    list_editable = ["sort_order", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "code"]
+    list_select_related = ()
+
+
+# -- issue: list filters ----------------------------------------------------------------------
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.overdue()
+        return queryset
+
+
+class DueSoonFilter(admin.SimpleListFilter):
+    title = _("due soon")
+    parameter_name = "due_soon"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Due within 3 working days"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.due_soon()
+        return queryset
+
+
+class ColourFilter(admin.SimpleListFilter):
+    title = _("supervision colour")
+    parameter_name = "colour"
+
+    def lookups(self, request, model_admin):
+        return [(c.value, c.label) for c in (Colour.RED, Colour.YELLOW, Colour.BLUE)]
+
+    def queryset(self, request, queryset):
+        if self.value() in (Colour.RED, Colour.YELLOW, Colour.BLUE):
+            return queryset.with_colour_filter(self.value())
+        return queryset
+
+
+# -- issue: inlines -----------------------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class IssueEventInline(ReadOnlyInline):
+    model = IssueEvent
+    verbose_name_plural = _("timeline")
+    fields = [
+        "at",
+        "kind",
+        "actor",
+        "status_from",
+        "status_to",
+        "department",
+        "owner",
+        "deadline_from",
+        "deadline_to",
+        "note",
+    ]
+    ordering = ["at", "id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "department", "owner")
+
+
+class MilestoneInline(ReadOnlyInline):
+    model = Milestone
+    fields = ["title", "due_on", "done_on"]
+
+
+class CoDepartmentInline(ReadOnlyInline):
+    model = CoDepartment
+    fields = ["department", "report_by", "reported_on", "report"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("department")
+
+
+# -- issue -------------------------------------------------------------------------------------
+
+# Shown on the change form, never editable there: the workflow owns them.
+WORKFLOW_FIELDS = (
+    "status",
+    "enterprise",
+    "source",
+    "visit",
+    "survey_response",
+    "scope",
+    "common_issue",
+    "lead_department",
+    "owner",
+    "deadline",
+    "original_deadline",
+    "respond_by",
+    "due_soon_from",
+    "stalled_from",
+    "last_progress_on",
+    "resolution",
+    "outcome",
+    "close_reason",
+    "solved_on_site",
+    "contacted_on",
+    "reply_satisfaction",
+    "solution_satisfaction",
+    "raised_by",
+    "raised_on",
+    "assigned_at",
+    "resolved_at",
+    "closed_at",
+    "created_at",
+    "updated_at",
+    "version",
+)
+# The change form loads these with the issue: one query, however many are shown.
+CHANGE_FORM_RELATED = (
+    "enterprise",
+    "visit__enterprise",
+    "survey_response__enterprise",
+    "survey_response__survey",
+    "common_issue",
+    "lead_department",
+    "owner",
+    "raised_by",
+    "category",
+)
+EXPORT_HEADER = (
+    _("ID"),
+    _("Title"),
+    _("Enterprise"),
+    _("Unified social credit code"),
+    _("Category"),
+    _("Scope"),
+    _("Source"),
+    _("Priority"),
+    _("Status"),
+    _("Supervision colour"),
+    _("Lead department"),
+    _("Owner"),
+    _("Raised on"),
+    _("Deadline"),
+    _("Original deadline"),
+    _("Description"),
+)
+
+
+@admin.register(Issue)
+class IssueAdmin(admin.ModelAdmin):
+    form = IssueChangeForm
+    add_form = IssueAddForm
+    change_list_template = "admin/issues/issue/change_list.html"
+    change_form_template = "admin/issues/issue/change_form.html"
+    action_form_template = "admin/issues/issue/action_form.html"
+
+    list_display = [
+        "id",
+        "title",
+        "status_badge",
+        "colour_badge",
+        "overdue_mark",
+        "deadline",
+        "lead_department",
+        "owner",
+        "enterprise",
+        "category",
+        "raised_on",
+    ]
+    list_display_links = ["id", "title"]
+    list_select_related = ["lead_department", "owner", "enterprise", "category"]
+    list_filter = [
+        "status",
+        OverdueFilter,
+        DueSoonFilter,
+        ColourFilter,
+        "lead_department",
+        "category",
+        "enterprise__district",
+        "source",
+        "scope",
+        "priority",
+    ]
+    search_fields = ["title", "description", "enterprise__name", "enterprise__credit_code"]
+    autocomplete_fields = ["enterprise", "visit"]
+    raw_id_fields = ["survey_response"]
+    list_per_page = 50
+    show_full_result_count = False  # saves a COUNT(*) over the whole table per page
+    ordering = ["-raised_on", "-id"]
+    inlines = [CoDepartmentInline, MilestoneInline, IssueEventInline]
+    actions = ["assign_issues", "merge_into_common_issue", "close_issues", "export_csv", "export_xlsx"]
+
+    add_fieldsets = [
+        (None, {"fields": ["enterprise", "source", "visit", "survey_response"]}),
+        (None, {"fields": ["title", "description", "category", "priority"]}),
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "category", "priority", "expected_version"]}),
+        (
+            _("Status and responsibility (changed only through the workflow)"),
+            {
+                "fields": [
+                    "status",
+                    "supervision_colour",
+                    ("lead_department", "owner"),
+                    ("deadline", "original_deadline"),
+                    "respond_by",
+                    ("due_soon_from", "stalled_from", "last_progress_on"),
+                ]
+            },
+        ),
+        (
+            _("Origin"),
+            {
+                "fields": [
+                    "enterprise",
+                    ("source", "scope"),
+                    "visit",
+                    "survey_response",
+                    "common_issue",
+                    ("raised_by", "raised_on"),
+                ]
+            },
+        ),
+        (
+            _("Outcome and enterprise feedback"),
+            {
+                "fields": [
+                    "resolution",
+                    ("outcome", "solved_on_site"),
+                    "close_reason",
+                    "contacted_on",
+                    ("reply_satisfaction", "solution_satisfaction"),
+                ]
+            },
+        ),
+        (
+            _("Record"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("assigned_at", "resolved_at", "closed_at"),
+                    ("created_at", "updated_at"),
+                    "version",
+                ],
+            },
+        ),
+    ]
+
+    # -- queryset and permissions ----------------------------------------------------------
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).with_colour()
+        return permissions.visible_issues(request.user, qs)
+
+    def get_object(self, request, object_id, from_field=None):
+        queryset = self.get_queryset(request).select_related(*CHANGE_FORM_RELATED)
+        field = Issue._meta.pk if from_field is None else Issue._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (Issue.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and is_coordinator(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        # Department staff hold the model permission for their browser pages; the admin's
+        # changes (triage actions, edits) are for coordinators only.
+        if not (super().has_change_permission(request, obj) and is_coordinator(request.user)):
+            return False
+        if obj is not None:
+            return workflow.state_allows(Action.EDIT, obj) and permissions.can(request.user, Action.EDIT, obj)
+        return True
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # issues are closed, never deleted
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*WORKFLOW_FIELDS, "supervision_colour")
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    # -- saving through the workflow ---------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, PermissionDenied) as error:
+            # Raised by the workflow inside save_model (e.g. a colleague saved between our
+            # form check and the row lock). The admin's transaction is rolled back.
+            if request.method != "POST":
+                raise
+            self.message_user(request, error_text(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            issue = workflow.raise_issue(
+                by=request.user,
+                enterprise=data["enterprise"],
+                title=data["title"],
+                description=data.get("description", ""),
+                category=data["category"],
+                source=data["source"],
+                visit=data.get("visit"),
+                survey_response=data.get("survey_response"),
+                priority=data.get("priority") or "normal",
+            )
+            # The admin goes on with `obj` (log entry, redirect): make it the saved issue.
+            obj.__dict__.update(issue.__dict__)
+            return
+        issue = workflow.edit_details(
+            issue_id=obj.pk,
+            by=request.user,
+            expected_version=data["expected_version"],
+            **{field: data[field] for field in workflow.EDITABLE_FIELDS if field in data},
+        )
+        obj.version = issue.version
+
+    # -- list columns ------------------------------------------------------------------------
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="status-{}">&nbsp;{}&nbsp;</span>', obj.status, obj.get_status_display()
+        )
+
+    @admin.display(description=_("colour"), ordering="colour")
+    def colour_badge(self, obj):
+        colour = obj.colour
+        if not colour:
+            return "–"
+        return format_html('<span class="colour-{}">&nbsp;{}&nbsp;</span>', colour, Colour(colour).label)
+
+    @admin.display(description=_("supervision colour"))
+    def supervision_colour(self, obj):
+        return self.colour_badge(obj)
+
+    @admin.display(description=_("overdue"), ordering="deadline")
+    def overdue_mark(self, obj):
+        days = obj.days_overdue()
+        if not days:
+            return ""
+        text = ngettext("%(days)d day overdue", "%(days)d days overdue", days) % {"days": days}
+        return format_html('<strong class="overdue">⚠ {}</strong>', text)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def render_action_form(self, request, queryset, form, *, action: str, title, intro=""):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "form": form,
+            "issues": queryset,
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, self.action_form_template, context)
+
+    def run_per_issue(self, request, queryset, step, done_message) -> None:
+        """Call `step(issue)` for each issue, each in its own transaction; report both ways."""
+        done = 0
+        for issue in queryset.order_by("pk"):
+            try:
+                step(issue)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, f"#{issue.pk} {issue.title}: {error_text(error)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description=_("Assign to a department (new issues)"))
+    def assign_issues(self, request, queryset):
+        form = AssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            self.run_per_issue(
+                request,
+                queryset,
+                lambda issue: workflow.assign(
+                    issue_id=issue.pk,
+                    by=request.user,
+                    department=data["department"],
+                    owner=data["owner"],
+                    deadline=data["deadline"],
+                    note=data["note"],
+                ),
+                lambda n: ngettext("%(n)d issue assigned.", "%(n)d issues assigned.", n) % {"n": n},
+            )
+            return None
+        return self.render_action_form(
+            request,
+            queryset,
+            form,
+            action="assign_issues",
+            title=_("Assign issues"),
+            intro=_("Only new issues can be assigned; each issue is assigned on its own."),
+        )
+
+    @admin.action(permissions=["change"], description=_("Merge into a common issue"))
+    def merge_into_common_issue(self, request, queryset):
+        form = MergeForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            mergeable = [
+                issue
+                for issue in queryset.order_by("pk")
+                if workflow.state_allows(Action.MERGE, issue) and issue.scope == "individual"
+            ]
+            if not mergeable:
+                self.message_user(
+                    request,
+                    _("None of the selected issues can be merged into a common issue."),
+                    messages.ERROR,
+                )
+                return None
+            common = data["common_issue"]
+            if common is None:
+                try:
+                    common = workflow.create_common_issue(
+                        by=request.user,
+                        title=data["title"],
+                        category=data["category"],
+                        description=data["description"],
+                    )
+                except (ValidationError, PermissionDenied) as error:
+                    self.message_user(request, error_text(error), messages.ERROR)
+                    return None
+                self.message_user(
+                    request, _("Common issue #%(id)s created.") % {"id": common.pk}, messages.SUCCESS
+                )
+            self.run_per_issue(
+                request,
+                queryset,
+                lambda issue: workflow.merge_into_common(
+                    issue_ids=[issue.pk], common_issue_id=common.pk, by=request.user, note=data["note"]
+                ),
+                lambda n: (
+                    ngettext(
+                        "%(n)d issue linked to common issue #%(id)s.",
+                        "%(n)d issues linked to common issue #%(id)s.",
+                        n,
+                    )
+                    % {"n": n, "id": common.pk}
+                ),
+            )
+            return None
+        return self.render_action_form(
+            request,
+            queryset,
+            form,
+            action="merge_into_common_issue",
+            title=_("Merge into a common issue"),
+            intro=_(
+                "The selected enterprise issues will follow the common issue: when it is resolved, "
+                "they can be resolved with it."
+            ),
+        )
+
+    @admin.action(permissions=["change"], description=_("Close as duplicate / not actionable"))
+    def close_issues(self, request, queryset):
+        form = CloseForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            self.run_per_issue(
+                request,
+                queryset,
+                lambda issue: workflow.close(
+                    issue_id=issue.pk, by=request.user, outcome=data["outcome"], reason=data["reason"]
+                ),
+                lambda n: ngettext("%(n)d issue closed.", "%(n)d issues closed.", n) % {"n": n},
+            )
+            return None
+        return self.render_action_form(
+            request,
+            queryset,
+            form,
+            action="close_issues",
+            title=_("Close as duplicate / not actionable"),
+            intro=_("Only new issues can be closed this way; a reason is required."),
+        )
+
+    def export_rows(self, queryset):
+        for issue in queryset.order_by("pk"):
+            yield [
+                issue.pk,
+                issue.title,
+                issue.enterprise.name if issue.enterprise else "",
+                issue.enterprise.credit_code if issue.enterprise else "",
+                issue.category.name,
+                issue.get_scope_display(),
+                issue.get_source_display(),
+                issue.get_priority_display(),
+                issue.get_status_display(),
+                Colour(issue.colour).label if issue.colour else "",
+                str(issue.lead_department or ""),
+                str(issue.owner or ""),
+                issue.raised_on,
+                issue.deadline,
+                issue.original_deadline,
+                issue.description,
+            ]
+
+    def export_filename(self, ext: str) -> str:
+        return f"issues-{timezone.localdate():%Y%m%d}.{ext}"
+
+    def export_queryset(self, queryset):
+        return queryset.select_related("enterprise", "category", "lead_department", "owner")
+
+    @admin.action(permissions=["change"], description=_("Export selected as CSV"))
+    def export_csv(self, request, queryset):
+        return csv_response(
+            self.export_filename("csv"),
+            [str(h) for h in EXPORT_HEADER],
+            self.export_rows(self.export_queryset(queryset)),
+        )
+
+    @admin.action(permissions=["change"], description=_("Export selected as XLSX"))
+    def export_xlsx(self, request, queryset):
+        return xlsx_response(
+            self.export_filename("xlsx"),
+            [
+                (
+                    str(_("Issues")),
+                    [str(h) for h in EXPORT_HEADER],
+                    self.export_rows(self.export_queryset(queryset)),
+                )
+            ],
+        )
+
+
+# -- rows the workflow writes ----------------------------------------------------------------------
+
+
+@admin.register(IssueEvent)
+class IssueEventAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+    """The append-only record: read-only here, as in the database."""
+
+    list_display = [
+        "at",
+        "issue",
+        "kind",
+        "actor",
+        "status_from",
+        "status_to",
+        "department",
+        "owner",
+        "note_short",
+    ]
+    list_select_related = ["issue", "actor", "department", "owner"]
+    list_filter = ["kind", "status_to", "department", "at"]
+    search_fields = ["note", "issue__title", "=issue__id"]
+    show_full_result_count = False
+    ordering = ["-at", "-id"]
+
+    @admin.display(description=_("note"))
+    def note_short(self, obj):
+        return Truncator(obj.note).chars(80)
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+    list_display = ["title", "issue", "due_on", "done_on"]
+    list_select_related = ["issue"]
+    list_filter = ["due_on", "done_on"]
+    search_fields = ["title", "issue__title"]
+
+
+@admin.register(CoDepartment)
+class CoDepartmentAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+    list_display = ["issue", "department", "report_by", "reported_on"]
+    list_select_related = ["issue", "department"]
+    list_filter = ["department", "report_by", "reported_on"]
+    search_fields = ["issue__title", "department__name", "report"]
+
+
+class DecisionAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+    """Extension requests and objections: decided through the workflow, shown here."""
+
+    list_filter = ["status", "decided_at"]
+    list_select_related = ["issue"]
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(DecisionAdmin):
+    list_display = [
+        "issue",
+        "requested_by",
+        "requested_at",
+        "current_deadline",
+        "requested_deadline",
+        "status",
+        "decided_by",
+    ]
+    list_select_related = ["issue", "requested_by", "decided_by"]
+    search_fields = ["issue__title", "reason"]
+
+
+@admin.register(Objection)
+class ObjectionAdmin(DecisionAdmin):
+    list_display = [
+        "issue",
+        "department",
+        "raised_by",
+        "raised_at",
+        "suggested_department",
+        "status",
+        "decided_by",
+    ]
+    list_select_related = ["issue", "department", "raised_by", "suggested_department", "decided_by"]
+    search_fields = ["issue__title", "reason"]

@@ -1,0 +1,197 @@
+"""Forms of the issue admin: the add and change forms and the intermediate action forms.
+
+None of them saves anything itself: `issues.admin` passes their cleaned data to
+`issues.workflow`, the only place an issue's status or workflow fields change.
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import OPEN_STATUSES, Category, Department, Issue, Outcome, Scope
+from .workflow import EDITABLE_FIELDS
+
+
+class DateInput(forms.DateInput):
+    """The browser's own date picker: no admin calendar JavaScript needed."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class IssueAddForm(forms.ModelForm):
+    """What a coordinator records when an enterprise raises a problem outside a visit.
+
+    Saved by `workflow.raise_issue`, which writes the first event of the timeline.
+    """
+
+    class Meta:
+        model = Issue
+        fields = [
+            "enterprise",
+            "source",
+            "visit",
+            "survey_response",
+            "title",
+            "description",
+            "category",
+            "priority",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An issue recorded here belongs to one enterprise; common issues are created by
+        # the "merge into common issue" action.
+        self.fields["enterprise"].required = True
+        if "category" in self.fields:
+            self.fields["category"].queryset = Category.objects.filter(is_active=True)
+
+
+class IssueChangeForm(forms.ModelForm):
+    """The descriptive fields only, plus the version the user loaded.
+
+    Everything else (status, department, owner, deadline, outcome...) is read-only in the
+    admin and changes only through the workflow actions.
+    """
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    class Meta:
+        model = Issue
+        fields = list(EDITABLE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        expected = cleaned.get("expected_version")
+        # A cheap early check so a stale form is shown again with the user's input;
+        # `workflow.edit_details` checks again under the row lock.
+        if expected is not None and self.instance.pk and expected != self.instance.version:
+            raise forms.ValidationError(
+                _(
+                    "This issue was changed by someone else while you were editing it. "
+                    "Nothing was saved. Reload the page to see the current version, then "
+                    "make your change again."
+                ),
+                code="conflict",
+            )
+        return cleaned
+
+
+def member_label(user) -> str:
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return member_label(obj)
+
+
+class ActionForm(forms.Form):
+    """Base of the intermediate action forms; `apply` tells the action to go ahead."""
+
+    apply = forms.CharField(widget=forms.HiddenInput, initial="1")
+
+
+class AssignForm(ActionForm):
+    department = forms.ModelChoiceField(
+        label=_("Lead department"), queryset=Department.objects.filter(is_active=True)
+    )
+    owner = MemberChoiceField(
+        label=_("Owner"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        help_text=_("Must be a member of the lead department. May be left empty."),
+    )
+    deadline = forms.DateField(label=_("Deadline"), widget=DateInput)
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, departments__is_active=True)
+            .distinct()
+            .order_by("username")
+        )
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data["deadline"]
+        if deadline < timezone.localdate():
+            raise forms.ValidationError(_("The deadline cannot be in the past."))
+        return deadline
+
+    def clean(self):
+        cleaned = super().clean()
+        department, owner = cleaned.get("department"), cleaned.get("owner")
+        if department and owner and not department.members.filter(pk=owner.pk).exists():
+            self.add_error(
+                "owner",
+                _("%(owner)s is not a member of %(department)s.")
+                % {"owner": member_label(owner), "department": department},
+            )
+        return cleaned
+
+
+class CommonIssueChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"#{obj.pk} {obj.title} ({obj.get_status_display()})"
+
+
+class MergeForm(ActionForm):
+    common_issue = CommonIssueChoiceField(
+        label=_("Existing common issue"),
+        queryset=Issue.objects.none(),
+        required=False,
+    )
+    title = forms.CharField(label=_("Or a new common issue: title"), max_length=200, required=False)
+    category = forms.ModelChoiceField(
+        label=_("Category of the new common issue"),
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+    )
+    description = forms.CharField(
+        label=_("Description of the new common issue"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["common_issue"].queryset = Issue.objects.filter(
+            scope=Scope.COMMON, status__in=OPEN_STATUSES
+        ).order_by("-raised_on", "-id")
+
+    def clean(self):
+        cleaned = super().clean()
+        common, title = cleaned.get("common_issue"), (cleaned.get("title") or "").strip()
+        if common and title:
+            raise forms.ValidationError(
+                _("Either pick an existing common issue or give a new one, not both.")
+            )
+        if not common and not title:
+            raise forms.ValidationError(_("Pick an existing common issue or give a title for a new one."))
+        if title and not cleaned.get("category"):
+            self.add_error("category", _("Choose the category of the new common issue."))
+        cleaned["title"] = title
+        return cleaned
+
+
+class CloseForm(ActionForm):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[
+            (Outcome.DUPLICATE, Outcome.DUPLICATE.label),
+            (Outcome.NOT_ACTIONABLE, Outcome.NOT_ACTIONABLE.label),
+        ],
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
