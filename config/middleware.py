@@ -35,3 +35,22 @@ class NoStoreForAuthenticatedMiddleware:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)  # no-store, private, max-age=0
         return response
+
+
+class LogForbiddenMiddleware:
+    """Logs every refused authorisation (403), with who and from where (ASVS 16.3).
+
+    Sits inside AuthenticationMiddleware so the user is known; a PermissionDenied raised
+    in a view, a CSRF failure and a view returning 403 all arrive here as a 403 response.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 403:
+            from config.security import log_forbidden
+
+            log_forbidden(request, response)
+        return response

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "config.middleware.NoStoreForAuthenticatedMiddleware",
+    # Logs every refused authorisation (403) with the user and client IP (ASVS 16.3).
+    "config.middleware.LogForbiddenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -179,6 +181,20 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Checks `check --deploy` may skip, each for a stated reason (tests/security/test_deploy.py
+# runs `check --deploy --fail-level WARNING` with production settings and expects exit 0).
+SILENCED_SYSTEM_CHECKS = [
+    # W021 asks for SECURE_HSTS_PRELOAD. The app runs on an internal government host name
+    # that is not on (and cannot be submitted to) the public browser preload list, and
+    # preloading is irreversible for the whole domain; HSTS itself is on (SECURE_HSTS_SECONDS).
+    "security.W021",
+]
+if not HTTPS:
+    # HTTPS=0 is an explicit operator decision for a closed network without TLS (SECURITY.md
+    # "HTTPS"). Then HSTS (W004), the redirect (W008) and Secure cookies (W012, W016) cannot
+    # work: a Secure cookie is never sent back over plain HTTP and nobody could log in.
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -239,6 +255,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Failed logins and refused authorisations (config.security, config.middleware).
+        "security": {"level": "INFO"},
     },
 }
 

@@ -1,0 +1,157 @@
+"""The checked-in permission matrix: role × URL × (own department's object, other's) → answer.
+
+Read it as the specification. `test_permission_matrix.py` walks every URL Django resolves
+and fails when one is missing here, or when a page answers differently.
+
+Roles: official, coordinator, department (staff of dept A), leader, administrator
+(superuser), anonymous, inactive (a deactivated coordinator). "own" is dept A's issue (and
+its enterprise, visit, milestone...), "other" is dept B's.
+"""
+
+from fnmatch import fnmatchcase
+
+from issues.permissions import Action
+
+ROLES = ("official", "coordinator", "department", "leader", "administrator", "anonymous", "inactive")
+SIGNED_IN = ROLES[:5]
+
+# Expected answers.
+OK = "200"
+DENY = "403/404"  # forbidden object or page: never its content
+LOGIN = "302→login"  # to /accounts/login/ or, for admin pages, /admin/login/
+REDIRECT = "302"
+NO_CONTENT = "204"
+METHOD = "405"
+ATTEMPT = "allowed"  # the role may try: 200 (form error), 302 (done), 400 or 409; never 403/404/500
+LOGOUT = "302/405"  # GET on a POST-only logout: refused, or sent to a login page
+ADMIN_STAFF = "admin"  # 200, 302 or 403, decided by the admin's own model permissions
+
+ACCEPT = {
+    OK: {200},
+    DENY: {403, 404},
+    LOGIN: {302},
+    REDIRECT: {302},
+    NO_CONTENT: {204},
+    METHOD: {405},
+    ATTEMPT: {200, 302, 400, 409},
+    ADMIN_STAFF: {200, 302, 403},
+    LOGOUT: {302, 405},
+}
+
+
+def row(default: str, *, own: dict | None = None, other: dict | None = None, **per_role: str) -> dict:
+    """Expectations for every role: signed-in roles get `default` unless named; anonymous and
+    inactive users always go to the login page. `own`/`other` override per object side."""
+    expected = {}
+    for role in ROLES:
+        base = LOGIN if role in ("anonymous", "inactive") else per_role.get(role, default)
+        expected[role] = {
+            "own": (own or {}).get(role, base),
+            "other": (other or {}).get(role, base),
+        }
+    return expected
+
+
+def public(answer: str) -> dict:
+    return {role: {"own": answer, "other": answer} for role in ROLES}
+
+
+DASHBOARD_ROLES = dict(official=DENY, department=DENY)
+EDITORS = dict(department=DENY, leader=DENY)  # who may not log or edit visits
+
+# Pages reachable without logging in, and why.
+PUBLIC_ALLOWLIST = {
+    "login": "the login page itself",
+    "set_language": "the language switch works on the login page",
+    "healthz": "load balancer probe; answers only {'status': 'ok'}",
+    "admin:login": "the admin's login page",
+    "admin:logout": "logging out needs no login (POST only)",
+}
+
+GET = {
+    "home": row(OK),
+    "login": public(OK),
+    "logout": row(METHOD),
+    "set_language": public(REDIRECT),
+    "healthz": public(OK),
+    "bench-floor": row(OK),
+    "enterprises:list": row(OK),
+    "enterprises:lookup": row(OK),
+    # Enterprise profiles and visits are shared reference data for every signed-in role
+    # (DESIGN §2); what a page shows of their issues still follows visible_issues.
+    "enterprises:detail": row(OK),
+    "visits:list": row(OK),
+    "visits:detail": row(OK),
+    "visits:create": row(OK, **EDITORS),
+    "visits:plan": row(OK, **EDITORS),
+    # Officials edit the visits they logged; coordinators and administrators any visit.
+    "visits:edit": row(OK, **EDITORS, other={"official": DENY}),
+    "issues:list": row(OK),
+    "issues:export": row(OK),
+    "issues:detail": row(OK, other={"official": DENY, "department": DENY}),
+    "issues:action": row(METHOD),
+    "dashboard:index": row(OK, **DASHBOARD_ROLES),
+    "dashboard:weekly": row(OK, **DASHBOARD_ROLES),
+    "dashboard:drilldown": row(OK, **DASHBOARD_ROLES),
+}
+
+# The Django admin: staff only (coordinators, administrators). Everybody else is sent to the
+# admin login page; the admin's per-model permissions (tested in tests/test_admin.py)
+# decide between 200 and 403 for staff.
+ADMIN_RULE = row(LOGIN, coordinator=ADMIN_STAFF, administrator=ADMIN_STAFF)
+GET_PATTERNS = {
+    "admin:login": public(OK),
+    "admin:logout": public(LOGOUT),
+    "admin:*": ADMIN_RULE,
+    "admin/*": ADMIN_RULE,  # unnamed admin routes (object redirect, catch-all)
+}
+
+# issues:action POST: who may attempt which action, on the own-department (A) issue and on
+# the other department's (B) issue. Whether the issue's *status* allows it is the
+# workflow's business: an attempt may still end in a form error.
+_ALL = frozenset(a for a in Action.values if a != Action.VIEW)
+_DEPARTMENT_ONLY = {Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT}
+_LEAD_DEPARTMENT = {
+    Action.START,
+    Action.PROGRESS,
+    Action.RESOLVE,
+    Action.REQUEST_EXTENSION,
+    Action.OBJECT,
+    Action.ADD_MILESTONE,
+    Action.COMPLETE_MILESTONE,
+}
+ACTION_RIGHTS = {
+    "official": {"own": set(), "other": set()},
+    "coordinator": {"own": _ALL - _DEPARTMENT_ONLY, "other": _ALL - _DEPARTMENT_ONLY},
+    "department": {"own": _LEAD_DEPARTMENT, "other": set()},
+    "leader": {"own": set(), "other": set()},
+    "administrator": {"own": _ALL - _DEPARTMENT_ONLY, "other": _ALL - _DEPARTMENT_ONLY},
+    "anonymous": {"own": set(), "other": set()},
+    "inactive": {"own": set(), "other": set()},
+}
+
+
+def action_post_expectation(role: str, side: str, action: str) -> str:
+    if role in ("anonymous", "inactive"):
+        return LOGIN
+    return ATTEMPT if action in ACTION_RIGHTS[role][side] else DENY
+
+
+# Other POST endpoints (creating or changing data) and who may use them.
+POST = {
+    "visits:create": row(ATTEMPT, **EDITORS),
+    "visits:plan": row(ATTEMPT, **EDITORS),
+    "visits:edit": row(ATTEMPT, **EDITORS, other={"official": DENY}),
+}
+
+# POSTs that change no data; left out of "every POST as leader is refused".
+POST_EXEMPT = {"login", "logout", "set_language", "admin:login", "admin:logout"}
+
+
+def get_expectation(name: str) -> dict | None:
+    if name in GET:
+        return GET[name]
+    for pattern, expected in GET_PATTERNS.items():
+        if fnmatchcase(name, pattern):
+            return expected
+    return None
