@@ -33,6 +33,7 @@ from .models import (
     IssueEvent,
     Milestone,
     Objection,
+    Scope,
 )
 from .permissions import Action
 from .roles import is_coordinator
@@ -302,8 +303,7 @@ class IssueAdmin(admin.ModelAdmin):
         "priority",
     ]
     search_fields = ["title", "description", "enterprise__name", "enterprise__credit_code"]
-    autocomplete_fields = ["enterprise", "visit"]
-    raw_id_fields = ["survey_response"]
+    autocomplete_fields = ["enterprise", "visit", "survey_response"]
     list_per_page = 50
     show_full_result_count = False  # saves a COUNT(*) over the whole table per page
     ordering = ["-raised_on", "-id"]
@@ -542,7 +542,7 @@ class IssueAdmin(admin.ModelAdmin):
             mergeable = [
                 issue
                 for issue in queryset.order_by("pk")
-                if workflow.state_allows(Action.MERGE, issue) and issue.scope == "individual"
+                if workflow.state_allows(Action.MERGE, issue) and issue.scope == Scope.INDIVIDUAL
             ]
             if not mergeable:
                 self.message_user(
