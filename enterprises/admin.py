@@ -53,6 +53,7 @@ STALE_AFTER = 24 * 3600
 
 class SurveyUploadForm(forms.Form):
     file = forms.FileField(
+        allow_empty_file=True,  # the pipeline says "the file is empty" like it does for the command
         label=_lazy("Survey file (CSV or XLSX)"),
         help_text=_lazy("CSV saved by Excel (UTF-8 or GB18030/GBK) or an .xlsx workbook; at most 10 MB."),
     )

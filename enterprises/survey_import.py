@@ -36,7 +36,7 @@ Progress = Callable[[str, int, int], None]
 
 TEXT_LIMIT = 10_000  # difficulties and needs; a longer cell is almost surely a paste accident
 MAX_WHOLE_NUMBER = 2_147_483_647
-LOOKUP_CHUNK = 500
+LOOKUP_CHUNK = 2000  # ids per IN (...): well under SQLite's 32,766 variables
 
 
 @dataclass(frozen=True)
@@ -515,20 +515,20 @@ def import_survey_file(
     total = len(table.rows)
     for done, (number, cells) in enumerate(table.rows, start=1):
         row = _parse_row(number, cells, table.headers, mapping, lookups, result.errors)
-        if row is not None:
-            code = row.values["credit_code"]
-            if code in first_row_of:
-                result.errors.append(
-                    RowError(
-                        number,
-                        table.headers[mapping["credit_code"]],
-                        _("The same credit code is already on row %(row)s: each enterprise may appear once.")
-                        % {"row": first_row_of[code]},
-                    )
+        index = mapping["credit_code"]
+        code = normalize(_text(cells[index])) if index < len(cells) else ""
+        if code and code in first_row_of:
+            result.errors.append(
+                RowError(
+                    number,
+                    table.headers[index],
+                    _("The same credit code is already on row %(row)s: each enterprise may appear once.")
+                    % {"row": first_row_of[code]},
                 )
-            else:
-                first_row_of[code] = number
-                parsed.append(row)
+            )
+        elif row is not None:
+            parsed.append(row)
+        first_row_of.setdefault(code, number)
         if done % 500 == 0 or done == total:
             report("check", done, total)
     if result.errors:
@@ -563,13 +563,14 @@ def import_survey_file(
         if enterprise is None:
             enterprise_action, changed_fields = NEW, []
         else:
+            # district_id, not district: comparing the objects would load each one (a query per row).
             wanted = {
                 "name": values["name"],
-                "district": values["district"],
+                "district_id": values["district"].pk,
                 "sector": values["sector"],
                 "employees": values["employees"] if values["employees"] is not None else enterprise.employees,
             }
-            changed_fields = [f for f, v in wanted.items() if getattr(enterprise, f) != v]
+            changed_fields = [f.removesuffix("_id") for f, v in wanted.items() if getattr(enterprise, f) != v]
             enterprise_action = UPDATE if changed_fields else SKIP
         response = responses.get(enterprise.pk) if enterprise is not None else None
         answers = {f: values[f] for f in RESPONSE_FIELDS if f != "raw_row"} | {"raw_row": row.raw}
