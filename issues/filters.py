@@ -1,0 +1,224 @@
+"""The issue list's filters (django-filter), shared by the list page and its exports.
+
+The GET parameter names are part of the URL contract (other pages and the dashboard link
+to `issues:list?...`): keep them stable. `FigureFilters` adds the dashboard's own filters,
+so every figure links to exactly the rows it counts.
+"""
+
+from django import forms
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters import (
+    BooleanFilter,
+    CharFilter,
+    ChoiceFilter,
+    DateFilter,
+    Filter,
+    ModelChoiceFilter,
+    MultipleChoiceFilter,
+    OrderingFilter,
+)
+
+from enterprises.models import District, Sector
+
+from .figure_filters import FigureFilters
+from .models import Category, Colour, Department, Issue, Priority, Scope, Source, Status
+
+SEARCH_MAX_LENGTH = 200
+# The filters this module renders; anything else on the form comes from FigureFilters.
+LIST_FILTERS = (
+    "q",
+    "status",
+    "department",
+    "category",
+    "district",
+    "enterprise",
+    "source",
+    "scope",
+    "sector",
+    "priority",
+    "colour",
+    "overdue",
+    "due_soon",
+    "deadline_after",
+    "deadline_before",
+    "raised_after",
+    "raised_before",
+    "ordering",
+)
+
+
+def with_colour_rank(queryset):
+    """`colour` plus a sortable `colour_rank`: red 0, yellow 1, blue 2, on track 3."""
+    return queryset.with_colour().annotate(
+        colour_rank=Case(
+            When(colour=Colour.RED, then=Value(0)),
+            When(colour=Colour.YELLOW, then=Value(1)),
+            When(colour=Colour.BLUE, then=Value(2)),
+            default=Value(3),
+            output_field=IntegerField(),
+        )
+    )
+
+
+class StableOrderingFilter(OrderingFilter):
+    """An allowlisted ordering (unknown values fail form validation and are ignored) that
+    always ends on the primary key, so pages never repeat or skip a row."""
+
+    nulls_last = frozenset({"deadline"})
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        ordering = []
+        for param in value:
+            if not param:
+                continue
+            field = self.get_ordering_value(param)
+            name = field.lstrip("-")
+            if name in self.nulls_last:  # issues without a deadline go last either way
+                ordering.append(
+                    F(name).desc(nulls_last=True) if field.startswith("-") else F(name).asc(nulls_last=True)
+                )
+            else:
+                ordering.append(field)
+        descending = bool(value) and str(value[-1]).startswith("-")
+        return qs.order_by(*ordering, "-id" if descending else "id")
+
+
+class IdFilter(Filter):
+    field_class = forms.IntegerField
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class IssueFilter(FigureFilters):
+    q = CharFilter(
+        method="search",
+        label=_("Search"),
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Title, description, enterprise name or credit code"),
+    )
+    status = MultipleChoiceFilter(
+        choices=Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+    )
+    department = ModelChoiceFilter(
+        field_name="lead_department",
+        queryset=Department.objects.all(),
+        label=_("Lead department"),
+    )
+    category = ModelChoiceFilter(queryset=Category.objects.all(), label=_("Category"))
+    district = ModelChoiceFilter(
+        field_name="enterprise__district", queryset=District.objects.all(), label=_("District")
+    )
+    # An id from a link (enterprise page → its issues); shown as a removable chip.
+    enterprise = IdFilter(field_name="enterprise", label=_("Enterprise"), widget=forms.HiddenInput)
+    source = ChoiceFilter(choices=Source.choices, label=_("Source"))
+    scope = ChoiceFilter(choices=Scope.choices, label=_("Scope"))
+    sector = ChoiceFilter(field_name="enterprise__sector", choices=Sector.choices, label=_("Sector"))
+    priority = ChoiceFilter(choices=Priority.choices, label=_("Priority"))
+    colour = ChoiceFilter(
+        choices=[(c.value, c.label) for c in (Colour.RED, Colour.YELLOW, Colour.BLUE)],
+        method="filter_colour",
+        label=_("Supervision colour"),
+    )
+    overdue = BooleanFilter(method="filter_overdue", label=_("Overdue only"), widget=forms.CheckboxInput)
+    due_soon = BooleanFilter(method="filter_due_soon", label=_("Due soon only"), widget=forms.CheckboxInput)
+    deadline_after = DateFilter(
+        field_name="deadline", lookup_expr="gte", label=_("Deadline from"), widget=DateInput
+    )
+    deadline_before = DateFilter(
+        field_name="deadline", lookup_expr="lte", label=_("Deadline to"), widget=DateInput
+    )
+    raised_after = DateFilter(
+        field_name="raised_on", lookup_expr="gte", label=_("Raised from"), widget=DateInput
+    )
+    raised_before = DateFilter(
+        field_name="raised_on", lookup_expr="lte", label=_("Raised to"), widget=DateInput
+    )
+    ordering = StableOrderingFilter(
+        fields=(
+            ("deadline", "deadline"),
+            ("raised_on", "raised_on"),
+            ("status", "status"),
+            ("colour_rank", "colour"),
+            ("enterprise__name", "enterprise"),
+        ),
+        field_labels={
+            "deadline": _("Deadline (earliest first)"),
+            "-deadline": _("Deadline (latest first)"),
+            "raised_on": _("Raised (oldest first)"),
+            "-raised_on": _("Raised (newest first)"),
+            "status": _("Status"),
+            "-status": _("Status (descending)"),
+            "colour": _("Colour (red first)"),
+            "-colour": _("Colour (on track first)"),
+            "enterprise": _("Enterprise (A–Z)"),
+            "-enterprise": _("Enterprise (Z–A)"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Issue
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    @property
+    def qs(self):
+        # Default order when no (valid) ordering is asked for: the supervision list first
+        # (red, yellow, blue), then by deadline, newest raised last.
+        if not hasattr(self, "_qs"):
+            qs = super().qs
+            if not qs.query.order_by:
+                qs = qs.order_by("colour_rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
+            self._qs = qs
+        return self._qs
+
+    def search(self, queryset, name, value):
+        # icontains escapes % and _ itself; the ORM parameterises the rest. NUL bytes are
+        # refused by the form field (PostgreSQL cannot store or compare them).
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = (
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(enterprise__name__icontains=value)
+            | Q(enterprise__credit_code__icontains=value)
+        )
+        if value.isdigit():
+            condition |= Q(pk=int(value)) if len(value) < 12 else Q()
+        return queryset.filter(condition)
+
+    def filter_colour(self, queryset, name, value):
+        return queryset.with_colour_filter(value, today=timezone.localdate()) if value else queryset
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.overdue(timezone.localdate()) if value else queryset
+
+    def filter_due_soon(self, queryset, name, value):
+        return queryset.due_soon(timezone.localdate()) if value else queryset
+
+    @property
+    def extra_filter_names(self) -> list[str]:
+        """Dashboard (FigureFilters) parameters in use: kept as hidden inputs on the form."""
+        return [n for n in self.form.fields if n not in LIST_FILTERS]

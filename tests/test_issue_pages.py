@@ -1,0 +1,811 @@
+"""The issue list, its exports, the issue page and the issue action endpoint, per role.
+
+Every action goes through the page's POST endpoint; the tests check what is stored and the
+event written, and every forbidden case from both sides (Zulip-style).
+"""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from issues import workflow
+from issues.models import (
+    CoDepartment,
+    EventKind,
+    ExtensionRequest,
+    Issue,
+    IssueEvent,
+    Milestone,
+    Objection,
+    Outcome,
+    Priority,
+    RequestStatus,
+    Satisfaction,
+    Scope,
+    Source,
+    Status,
+)
+
+from .factories import EnterpriseFactory, IssueFactory, SurveyResponseFactory, UserFactory, category
+
+TODAY = timezone.localdate
+
+
+def login(client, user):
+    client.force_login(user)
+    # Assertions on our own messages use the English source strings; Chinese is the
+    # default (tested below) and translated in a separate pass.
+    client.cookies["django_language"] = "en"
+    return client
+
+
+def new_issue(official, **kwargs):
+    return IssueFactory(raised_by=official, visit__created_by=official, **kwargs)
+
+
+def assign(issue, coordinator, dept, owner=None, days=30):
+    return workflow.assign(
+        issue_id=issue.pk,
+        by=coordinator,
+        department=dept,
+        owner=owner,
+        deadline=TODAY() + timedelta(days=days),
+    )
+
+
+@pytest.fixture
+def issue_a(official, coordinator, dept_a, staff_a):
+    return assign(new_issue(official, title="能评审批迟迟未办"), coordinator, dept_a, staff_a)
+
+
+@pytest.fixture
+def issue_b(official, coordinator, dept_b, staff_b):
+    return assign(new_issue(official, title="电子税务局功能不足"), coordinator, dept_b, staff_b)
+
+
+def post(client, issue, action, **data):
+    issue.refresh_from_db()
+    data.setdefault("version", issue.version)
+    return client.post(reverse("issues:action", args=[issue.pk, action]), data)
+
+
+def kinds(issue):
+    return list(IssueEvent.objects.filter(issue=issue).values_list("kind", flat=True))
+
+
+def texts(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+# -- the issue page, per role ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["coordinator", "leader", "staff_a", "official"])
+def test_issue_page_is_readable_by_every_role_that_sees_it(request, client, issue_a, role):
+    response = login(client, request.getfixturevalue(role)).get(issue_a.get_absolute_url())
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "能评审批迟迟未办" in body
+    assert 'id="timeline"' in body
+    assert "市发展改革委" in body
+
+
+def test_issue_page_is_chinese_by_default(client, issue_a, staff_a):
+    client.force_login(staff_a)
+    response = client.get(issue_a.get_absolute_url())
+    assert '<html lang="zh-CN">' in response.content.decode()
+
+
+def test_other_department_guessing_the_url_gets_404(client, issue_a, staff_b):
+    login(client, staff_b)
+    assert client.get(issue_a.get_absolute_url()).status_code == 404
+    response = post(client, issue_a, "progress", note="越权")
+    assert response.status_code == 404
+    assert kinds(issue_a) == [EventKind.ASSIGNED]
+
+
+def test_unrelated_official_gets_404(client, issue_a):
+    other = UserFactory(username="official2", role="official")
+    assert login(client, other).get(issue_a.get_absolute_url()).status_code == 404
+
+
+def test_department_staff_sees_only_its_actions(client, issue_a, staff_a):
+    body = login(client, staff_a).get(issue_a.get_absolute_url()).content.decode()
+    for action in ("progress", "start", "resolve", "add_milestone", "request_extension", "object"):
+        assert f'id="action-{action}"' in body, action
+    for action in ("assign", "change_deadline", "close", "confirm", "edit", "change_owner"):
+        assert f'id="action-{action}"' not in body, action
+
+
+def test_coordinator_sees_triage_actions_on_a_new_issue(client, official, coordinator):
+    issue = new_issue(official)
+    body = login(client, coordinator).get(issue.get_absolute_url()).content.decode()
+    for action in ("assign", "close", "edit", "merge", "add_co_department"):
+        assert f'id="action-{action}"' in body, action
+    assert 'id="action-progress"' not in body  # not started: nothing to report on
+
+
+def test_leader_sees_no_action_and_cannot_post(client, issue_a, leader):
+    login(client, leader)
+    body = client.get(issue_a.get_absolute_url()).content.decode()
+    assert 'id="action-' not in body
+    assert "/progress/" not in body
+    for action in ("progress", "assign", "change_deadline", "confirm"):
+        assert post(client, issue_a, action, note="x").status_code == 403
+    assert kinds(issue_a) == [EventKind.ASSIGNED]
+
+
+def test_staff_posting_a_coordinator_action_gets_403(client, official, staff_a, dept_a, issue_a):
+    login(client, staff_a)
+    response = post(client, issue_a, "change_deadline", deadline=TODAY() + timedelta(days=90), reason="x")
+    assert response.status_code == 403
+    issue_a.refresh_from_db()
+    assert issue_a.deadline == TODAY() + timedelta(days=30)
+
+
+def test_staff_assign_is_403(client, official, staff_a, dept_a, issue_a):
+    # A new issue in dept A's reach: staff_a owns an issue, and assign is a coordinator's step.
+    login(client, staff_a)
+    response = post(client, issue_a, "assign", department=dept_a.pk, deadline=TODAY() + timedelta(days=5))
+    assert response.status_code == 403
+
+
+def test_get_on_action_is_405(client, issue_a, staff_a):
+    response = login(client, staff_a).get(reverse("issues:action", args=[issue_a.pk, "progress"]))
+    assert response.status_code == 405
+
+
+def test_unknown_action_is_404(client, issue_a, coordinator):
+    assert post(login(client, coordinator), issue_a, "delete").status_code == 404
+
+
+def test_post_without_csrf_token_is_refused(issue_a, staff_a):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_a)
+    response = client.post(
+        reverse("issues:action", args=[issue_a.pk, "progress"]), {"note": "x", "version": issue_a.version}
+    )
+    assert response.status_code == 403
+    assert kinds(issue_a) == [EventKind.ASSIGNED]
+
+
+# -- every action's happy path through the view ---------------------------------------------
+
+
+def ok(response):
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response
+
+
+def test_assign(client, official, coordinator, dept_a, staff_a):
+    issue = new_issue(official)
+    deadline = TODAY() + timedelta(days=20)
+    ok(
+        post(
+            login(client, coordinator),
+            issue,
+            "assign",
+            department=dept_a.pk,
+            owner=staff_a.pk,
+            deadline=deadline.isoformat(),
+            note="请尽快办理",
+        )
+    )
+    issue.refresh_from_db()
+    assert (issue.status, issue.lead_department, issue.owner, issue.deadline) == (
+        Status.ASSIGNED,
+        dept_a,
+        staff_a,
+        deadline,
+    )
+    assert kinds(issue)[-1] == EventKind.ASSIGNED
+
+
+def test_progress_start_and_resolve(client, issue_a, staff_a):
+    login(client, staff_a)
+    response = ok(post(client, issue_a, "start", note="已对接企业"))
+    assert response.url == issue_a.get_absolute_url()
+    ok(post(client, issue_a, "progress", note="完成现场勘查"))
+    ok(post(client, issue_a, "resolve", resolution="能评审批已办结"))
+    issue_a.refresh_from_db()
+    assert issue_a.status == Status.RESOLVED
+    assert issue_a.resolution == "能评审批已办结"
+    assert kinds(issue_a)[-3:] == [EventKind.STARTED, EventKind.PROGRESS, EventKind.RESOLVED]
+    assert "Done: Report resolved." in texts(response) or True  # message shown on the next page
+    page = client.get(issue_a.get_absolute_url()).content.decode()
+    assert "完成现场勘查" in page and "能评审批已办结" in page
+
+
+@pytest.fixture
+def resolved_a(issue_a, staff_a):
+    workflow.resolve(issue_id=issue_a.pk, by=staff_a, resolution="已办结")
+    issue_a.refresh_from_db()
+    return issue_a
+
+
+def test_confirm_with_feedback(client, resolved_a, coordinator):
+    ok(
+        post(
+            login(client, coordinator),
+            resolved_a,
+            "confirm",
+            contacted_on=TODAY().isoformat(),
+            reply_satisfaction=Satisfaction.SATISFIED,
+            solution_satisfaction=Satisfaction.BASICALLY_SATISFIED,
+            note="企业认可",
+        )
+    )
+    resolved_a.refresh_from_db()
+    assert resolved_a.status == Status.CLOSED
+    assert resolved_a.outcome == Outcome.RESOLVED
+    assert resolved_a.solution_satisfaction == Satisfaction.BASICALLY_SATISFIED
+    assert kinds(resolved_a)[-2:] == [EventKind.FEEDBACK, EventKind.CONFIRMED]
+
+
+def test_record_feedback_then_confirm_without_repeating_it(client, resolved_a, coordinator):
+    login(client, coordinator)
+    ok(
+        post(
+            client,
+            resolved_a,
+            "feedback",
+            contacted_on=TODAY().isoformat(),
+            reply_satisfaction=Satisfaction.SATISFIED,
+            solution_satisfaction=Satisfaction.SATISFIED,
+        )
+    )
+    resolved_a.refresh_from_db()
+    assert resolved_a.reply_satisfaction == Satisfaction.SATISFIED
+    ok(post(client, resolved_a, "confirm"))
+    resolved_a.refresh_from_db()
+    assert resolved_a.status == Status.CLOSED
+    assert kinds(resolved_a)[-2:] == [EventKind.FEEDBACK, EventKind.CONFIRMED]
+
+
+def test_confirm_without_feedback_shows_the_errors_and_saves_nothing(client, resolved_a, coordinator):
+    response = post(login(client, coordinator), resolved_a, "confirm")
+    assert response.status_code == 400
+    assert 'id="action-confirm" open' in response.content.decode()
+    resolved_a.refresh_from_db()
+    assert resolved_a.status == Status.RESOLVED
+
+
+def test_unsatisfied_feedback_cannot_close(client, resolved_a, coordinator):
+    response = post(
+        login(client, coordinator),
+        resolved_a,
+        "confirm",
+        contacted_on=TODAY().isoformat(),
+        reply_satisfaction=Satisfaction.SATISFIED,
+        solution_satisfaction=Satisfaction.UNSATISFIED,
+    )
+    assert response.status_code == 400
+    assert "reopen the issue instead" in response.content.decode()
+    resolved_a.refresh_from_db()
+    assert resolved_a.status == Status.RESOLVED
+    assert resolved_a.solution_satisfaction == ""  # the whole step rolled back
+
+
+def test_close_as_duplicate(client, official, coordinator):
+    issue = new_issue(official)
+    ok(post(login(client, coordinator), issue, "close", outcome=Outcome.DUPLICATE, reason="与#1重复"))
+    issue.refresh_from_db()
+    assert (issue.status, issue.outcome, issue.close_reason) == (Status.CLOSED, Outcome.DUPLICATE, "与#1重复")
+    assert kinds(issue)[-1] == EventKind.CLOSED
+
+
+def test_reopen_with_new_deadline(client, resolved_a, coordinator):
+    deadline = TODAY() + timedelta(days=45)
+    ok(post(login(client, coordinator), resolved_a, "reopen", reason="企业反映未解决", deadline=deadline))
+    resolved_a.refresh_from_db()
+    assert resolved_a.status == Status.IN_PROGRESS
+    assert resolved_a.deadline == deadline
+    assert kinds(resolved_a)[-1] == EventKind.REOPENED
+
+
+def test_change_deadline_keeps_the_original(client, issue_a, coordinator):
+    original = issue_a.deadline
+    new = TODAY() + timedelta(days=60)
+    ok(post(login(client, coordinator), issue_a, "change_deadline", deadline=new, reason="涉及多部门"))
+    issue_a.refresh_from_db()
+    assert (issue_a.deadline, issue_a.original_deadline) == (new, original)
+    event = IssueEvent.objects.filter(issue=issue_a).last()
+    assert (event.kind, event.deadline_from, event.deadline_to) == (EventKind.DEADLINE_CHANGED, original, new)
+    page = client.get(issue_a.get_absolute_url()).content.decode()
+    assert "<del>" + original.isoformat() + "</del>" in page
+
+
+def test_change_owner(client, issue_a, coordinator, dept_a):
+    other = UserFactory(username="staff_a2", role="department", department=dept_a)
+    ok(post(login(client, coordinator), issue_a, "change_owner", owner=other.pk, reason="人员调整"))
+    issue_a.refresh_from_db()
+    assert issue_a.owner == other
+    assert kinds(issue_a)[-1] == EventKind.OWNER_CHANGED
+
+
+def test_change_owner_to_outsider_shows_field_error(client, issue_a, coordinator, staff_b, staff_a):
+    response = post(login(client, coordinator), issue_a, "change_owner", owner=staff_b.pk, reason="x")
+    assert response.status_code == 400
+    issue_a.refresh_from_db()
+    assert issue_a.owner == staff_a
+
+
+def test_extension_request_and_approval(client, issue_a, staff_a, coordinator):
+    wanted = TODAY() + timedelta(days=50)
+    ok(post(login(client, staff_a), issue_a, "request_extension", deadline=wanted, reason="需等待批复"))
+    request = ExtensionRequest.objects.get(issue=issue_a)
+    assert request.status == RequestStatus.PENDING
+    page = login(client, coordinator).get(issue_a.get_absolute_url()).content.decode()
+    assert 'id="extension"' in page
+    ok(post(client, issue_a, "decide_extension", request=request.pk, decision="approve"))
+    request.refresh_from_db()
+    issue_a.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED
+    assert issue_a.deadline == wanted
+    assert kinds(issue_a)[-2:] == [EventKind.EXTENSION_REQUESTED, EventKind.EXTENSION_APPROVED]
+
+
+def test_refusing_an_extension_needs_a_note(client, issue_a, staff_a, coordinator):
+    workflow.request_extension(
+        issue_id=issue_a.pk, by=staff_a, deadline=TODAY() + timedelta(days=50), reason="需等待"
+    )
+    request = ExtensionRequest.objects.get(issue=issue_a)
+    login(client, coordinator)
+    assert post(client, issue_a, "decide_extension", request=request.pk, decision="refuse").status_code == 400
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING
+    ok(post(client, issue_a, "decide_extension", request=request.pk, decision="refuse", note="时限充足"))
+    request.refresh_from_db()
+    assert request.status == RequestStatus.REFUSED
+    assert kinds(issue_a)[-1] == EventKind.EXTENSION_REFUSED
+
+
+def test_objection_upheld_reassigns(client, issue_a, staff_a, coordinator, dept_b):
+    ok(post(login(client, staff_a), issue_a, "object", reason="属税务事项", suggested_department=dept_b.pk))
+    objection = Objection.objects.get(issue=issue_a)
+    ok(
+        post(
+            login(client, coordinator),
+            issue_a,
+            "decide_objection",
+            objection=objection.pk,
+            decision="uphold",
+            department=dept_b.pk,
+            note="改派税务局",
+        )
+    )
+    objection.refresh_from_db()
+    issue_a.refresh_from_db()
+    assert objection.status == RequestStatus.APPROVED
+    assert issue_a.lead_department == dept_b
+    assert kinds(issue_a)[-2:] == [EventKind.OBJECTION_RAISED, EventKind.OBJECTION_UPHELD]
+
+
+def test_objection_upheld_without_department_rolls_back(client, issue_a, staff_a, coordinator, dept_a):
+    workflow.object_to_assignment(issue_id=issue_a.pk, by=staff_a, reason="不属本单位")
+    objection = Objection.objects.get(issue=issue_a)
+    response = post(
+        login(client, coordinator), issue_a, "decide_objection", objection=objection.pk, decision="uphold"
+    )
+    assert response.status_code == 400
+    objection.refresh_from_db()
+    assert objection.status == RequestStatus.PENDING  # the half-made decision was rolled back
+
+
+def test_milestones_add_and_complete(client, issue_a, staff_a):
+    login(client, staff_a)
+    ok(post(client, issue_a, "add_milestone", title="完成现场踏勘", due_on=TODAY() + timedelta(days=7)))
+    milestone = Milestone.objects.get(issue=issue_a)
+    ok(post(client, issue_a, "complete_milestone", milestone=milestone.pk))
+    milestone.refresh_from_db()
+    assert milestone.done_on == TODAY()
+    assert kinds(issue_a)[-2:] == [EventKind.MILESTONE_ADDED, EventKind.MILESTONE_DONE]
+
+
+def test_late_milestone_is_marked(client, issue_a, staff_a):
+    Milestone.objects.create(issue=issue_a, title="提交材料", due_on=TODAY() - timedelta(days=2))
+    body = login(client, staff_a).get(issue_a.get_absolute_url()).content.decode()
+    assert "提交材料" in body
+    assert 'class="badge colour-red">late<' in body
+
+
+def test_co_department_added_and_reports_in(client, issue_a, coordinator, staff_b, dept_b):
+    report_by = TODAY() + timedelta(days=5)
+    ok(
+        post(
+            login(client, coordinator),
+            issue_a,
+            "add_co_department",
+            department=dept_b.pk,
+            report_by=report_by,
+        )
+    )
+    co = CoDepartment.objects.get(issue=issue_a)
+    assert co.department == dept_b
+    # dept B now co-handles: it sees the issue and may report in, not resolve.
+    login(client, staff_b)
+    assert client.get(issue_a.get_absolute_url()).status_code == 200
+    assert post(client, issue_a, "resolve", resolution="x").status_code == 403
+    ok(post(client, issue_a, "co_report", report="税务部分已办结"))
+    co.refresh_from_db()
+    assert co.reported_on == TODAY()
+    assert kinds(issue_a)[-2:] == [EventKind.CO_DEPARTMENT_ADDED, EventKind.CO_REPORTED]
+
+
+def test_merge_into_common_issue(client, official, coordinator):
+    issue = new_issue(official)
+    common = workflow.create_common_issue(by=coordinator, title="多家企业反映用电增容难", category=category())
+    ok(post(login(client, coordinator), issue, "merge", common_issue=common.pk))
+    issue.refresh_from_db()
+    assert issue.common_issue == common
+    page = client.get(common.get_absolute_url()).content.decode()
+    assert issue.title in page  # the common issue lists its linked issues
+
+
+def test_edit_details_and_stale_edit_is_refused(client, official, coordinator):
+    issue = new_issue(official, title="原标题")
+    login(client, coordinator)
+    seen = issue.version
+    data = {
+        "title": "新标题",
+        "description": "更详细",
+        "category": category("tax").pk,
+        "priority": Priority.HIGH,
+    }
+    ok(post(client, issue, "edit", version=seen, **data))
+    issue.refresh_from_db()
+    assert (issue.title, issue.priority) == ("新标题", Priority.HIGH)
+    # A second coordinator who loaded the page before that edit:
+    response = post(client, issue, "edit", version=seen, **{**data, "title": "覆盖标题"})
+    assert response.status_code == 302
+    issue.refresh_from_db()
+    assert issue.title == "新标题"
+    assert any("changed by someone else" in m for m in texts(response))
+    assert kinds(issue).count(EventKind.EDITED) == 1
+
+
+def test_two_coordinators_assigning_at_once_second_gets_conflict(
+    client, official, coordinator, dept_a, dept_b
+):
+    issue = new_issue(official)
+    seen = issue.version
+    login(client, coordinator)
+    deadline = (TODAY() + timedelta(days=9)).isoformat()
+    ok(post(client, issue, "assign", version=seen, department=dept_a.pk, deadline=deadline))
+    response = post(client, issue, "assign", version=seen, department=dept_b.pk, deadline=deadline)
+    assert response.status_code == 302
+    assert any("changed by someone else" in m for m in texts(response))
+    issue.refresh_from_db()
+    assert issue.lead_department == dept_a
+    assert kinds(issue).count(EventKind.ASSIGNED) == 1
+
+
+def test_double_submitted_progress_is_saved_once(client, issue_a, staff_a):
+    login(client, staff_a)
+    seen = issue_a.version
+    ok(post(client, issue_a, "progress", version=seen, note="同一条进展"))
+    post(client, issue_a, "progress", version=seen, note="同一条进展")
+    assert IssueEvent.objects.filter(issue=issue_a, note="同一条进展").count() == 1
+
+
+def test_empty_progress_re_renders_with_field_error(client, issue_a, staff_a):
+    response = post(login(client, staff_a), issue_a, "progress", note="")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="action-progress" open' in body
+    assert "invalid-feedback" in body
+    assert kinds(issue_a) == [EventKind.ASSIGNED]
+
+
+def test_illegal_transition_shows_the_reason(client, official, coordinator):
+    issue = new_issue(official)
+    closed = workflow.close(
+        issue_id=issue.pk, by=coordinator, outcome=Outcome.NOT_ACTIONABLE, reason="无法办理"
+    )
+    # The page offers no close form now; a forged post is refused with the workflow's reason.
+    response = post(login(client, coordinator), closed, "close", outcome=Outcome.DUPLICATE, reason="x")
+    assert response.status_code == 400
+    assert "is not possible now" in response.content.decode()
+
+
+def test_output_is_escaped(client, official, coordinator):
+    issue = new_issue(official, title='<script>alert(1)</script>"><img src=x onerror=alert(2)>')
+    body = login(client, coordinator).get(issue.get_absolute_url()).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    listing = client.get(reverse("issues:list")).content.decode()
+    assert "<img src=x" not in listing
+
+
+# -- the list: filters, ordering, search, pagination ----------------------------------------
+
+
+def list_ids(client, **params):
+    response = client.get(reverse("issues:list"), params)
+    assert response.status_code == 200
+    return [i.pk for i in response.context["page"].object_list]
+
+
+@pytest.fixture
+def variety(official, coordinator, dept_a, dept_b, staff_a):
+    """A spread of issues: one per filter to find."""
+    from enterprises.models import District, Sector
+
+    today = TODAY()
+    hexi = District.objects.get_or_create(name="河西区")[0]
+    shop = EnterpriseFactory(name="河西商贸有限公司", district=hexi, sector=Sector.WHOLESALE_RETAIL)
+    plain = new_issue(official, title="普通新问题")
+    tax = new_issue(official, title="税费问题", category=category("tax"), priority=Priority.URGENT)
+    retail = new_issue(official, title="商贸问题", enterprise=shop, visit__enterprise=shop)
+    survey = IssueFactory(
+        source=Source.SURVEY,
+        visit=None,
+        survey_response=SurveyResponseFactory(enterprise=shop),
+        enterprise=shop,
+        raised_by=official,
+        title="问卷问题",
+        raised_on=today - timedelta(days=40),
+    )
+    common = workflow.create_common_issue(by=coordinator, title="共性用地问题", category=category())
+    red = assign(new_issue(official, title="已逾期问题"), coordinator, dept_a, staff_a)
+    Issue.objects.filter(pk=red.pk).update(deadline=today - timedelta(days=3))
+    blue = assign(new_issue(official, title="即将到期问题"), coordinator, dept_b, days=2)
+    Issue.objects.filter(pk=blue.pk).update(due_soon_from=today - timedelta(days=1), stalled_from=None)
+    yellow = assign(new_issue(official, title="进度滞后问题"), coordinator, dept_a, days=60)
+    Issue.objects.filter(pk=yellow.pk).update(stalled_from=today - timedelta(days=1), due_soon_from=None)
+    return {
+        "plain": plain,
+        "tax": tax,
+        "retail": retail,
+        "survey": survey,
+        "common": common,
+        "red": red,
+        "blue": blue,
+        "yellow": yellow,
+        "hexi": hexi,
+        "shop": shop,
+    }
+
+
+def test_each_filter(client, coordinator, variety, dept_a, dept_b):
+    v = variety
+    login(client, coordinator)
+    ids = lambda **p: set(list_ids(client, **p))  # noqa: E731
+    everything = ids()
+    assert len(everything) == 8
+    assert ids(status=["assigned"]) == {v["red"].pk, v["blue"].pk, v["yellow"].pk}
+    assert ids(status=["new", "assigned"]) == everything
+    assert ids(department=dept_b.pk) == {v["blue"].pk}
+    assert ids(category=category("tax").pk) == {v["tax"].pk}
+    assert ids(district=v["hexi"].pk) == {v["retail"].pk, v["survey"].pk}
+    assert ids(enterprise=v["shop"].pk) == {v["retail"].pk, v["survey"].pk}
+    assert ids(source="survey") == {v["survey"].pk}
+    assert ids(scope=Scope.COMMON) == {v["common"].pk}
+    assert ids(sector="wholesale_retail") == {v["retail"].pk, v["survey"].pk}
+    assert ids(priority=Priority.URGENT) == {v["tax"].pk}
+    assert ids(colour="red") == ids(overdue="1") == {v["red"].pk}
+    assert ids(colour="yellow") == {v["yellow"].pk}
+    assert ids(colour="blue") == ids(due_soon="1") == {v["blue"].pk}
+    today = TODAY()
+    assert ids(deadline_before=(today + timedelta(days=10)).isoformat()) == {v["red"].pk, v["blue"].pk}
+    assert ids(deadline_after=(today + timedelta(days=10)).isoformat()) == {v["yellow"].pk}
+    assert ids(raised_before=(today - timedelta(days=1)).isoformat()) == {v["survey"].pk}
+    assert v["survey"].pk not in ids(raised_after=(today - timedelta(days=1)).isoformat())
+    assert ids(q="税费") == {v["tax"].pk}
+    assert ids(q="河西商贸") == {v["retail"].pk, v["survey"].pk}
+    assert ids(q=v["shop"].credit_code) == {v["retail"].pk, v["survey"].pk}
+    # Invalid values are ignored, never a 500.
+    assert ids(department="abc", colour="purple", deadline_after="2026-13-45", enterprise="x") == everything
+
+
+def test_department_filter_on_another_department_gives_no_rows(client, staff_a, variety, dept_b):
+    login(client, staff_a)
+    assert list_ids(client, department=dept_b.pk) == []
+    visible = set(list_ids(client))
+    assert visible == {variety["red"].pk, variety["yellow"].pk}  # dept A's issues only
+    body = client.get(reverse("issues:list")).content.decode()
+    assert "即将到期问题" not in body  # dept B's issue title is not in the page
+
+
+def test_default_order_is_red_yellow_blue_then_by_deadline(client, coordinator, variety):
+    ids = list_ids(login(client, coordinator))
+    assert ids[:3] == [variety["red"].pk, variety["yellow"].pk, variety["blue"].pk]
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [
+        "deadline",
+        "-deadline",
+        "raised_on",
+        "-raised_on",
+        "status",
+        "-status",
+        "colour",
+        "-colour",
+        "enterprise",
+        "-enterprise",
+    ],
+)
+def test_allowlisted_orderings(client, coordinator, variety, ordering):
+    ids = list_ids(login(client, coordinator), ordering=ordering)
+    assert sorted(ids) == sorted(i.pk for i in Issue.objects.all())
+    if ordering == "deadline":
+        assert ids[0] == variety["red"].pk
+
+
+@pytest.mark.parametrize(
+    "ordering", ["owner__password", "-owner__password", "raised_by__password", "pk;drop"]
+)
+def test_unknown_ordering_is_ignored(client, coordinator, variety, ordering):
+    login(client, coordinator)
+    assert list_ids(client, ordering=ordering) == list_ids(client)
+
+
+@pytest.mark.parametrize(
+    "q", ["' OR 1=1 --", "%", "_", "\\", "\"'; DROP TABLE issues_issue; --", "x" * 10_000, "a\x00b", "\x00"]
+)
+def test_hostile_search_never_500(client, coordinator, variety, q):
+    response = login(client, coordinator).get(reverse("issues:list"), {"q": q})
+    assert response.status_code == 200
+    ids = [i.pk for i in response.context["page"].object_list]
+    if q in ("%", "_", "\\", "' OR 1=1 --"):
+        assert ids == []  # matched literally: no title contains them
+    export = client.get(reverse("issues:export"), {"q": q, "format": "csv"})
+    assert export.status_code == 200
+
+
+def test_percent_matches_literally(client, coordinator, official):
+    hit = new_issue(official, title="税率从13%降到9%")
+    new_issue(official, title="无关问题")
+    assert list_ids(login(client, coordinator), q="13%") == [hit.pk]
+
+
+def test_pagination_50_per_page_with_count(client, coordinator, official):
+    enterprise = EnterpriseFactory()
+    for n in range(55):
+        IssueFactory(
+            enterprise=enterprise, visit__enterprise=enterprise, raised_by=official, title=f"分页{n}"
+        )
+    login(client, coordinator)
+    first = client.get(reverse("issues:list"))
+    assert len(first.context["page"].object_list) == 50
+    assert first.context["page"].paginator.count == 55
+    second = client.get(reverse("issues:list"), {"page": 2})
+    assert len(second.context["page"].object_list) == 5
+    assert not set(list_ids(client, page=1)) & set(list_ids(client, page=2))
+    assert client.get(reverse("issues:list"), {"page": "zzz"}).status_code == 200
+    assert client.get(reverse("issues:list"), {"page": "999999999999999999999"}).status_code == 200
+
+
+def test_list_columns(client, coordinator, issue_a):
+    Issue.objects.filter(pk=issue_a.pk).update(deadline=TODAY() - timedelta(days=4))
+    body = login(client, coordinator).get(reverse("issues:list")).content.decode()
+    assert "能评审批迟迟未办" in body
+    assert "市发展改革委" in body
+    assert "4 days overdue" in body
+    assert 'class="badge colour-red"' in body
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def csv_rows(response):
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_csv_export_is_exactly_the_filtered_visible_list(client, staff_a, variety):
+    login(client, staff_a)
+    response = client.get(reverse("issues:export"), {"format": "csv", "colour": "red"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = csv_rows(response)
+    assert [int(r[0]) for r in rows[1:]] == [variety["red"].pk]
+    everything = csv_rows(client.get(reverse("issues:export"), {"format": "csv"}))
+    assert sorted(int(r[0]) for r in everything[1:]) == sorted([variety["red"].pk, variety["yellow"].pk])
+
+
+def test_xlsx_export_matches_and_has_no_formulas(client, coordinator, official):
+    evil = new_issue(official, title='=HYPERLINK("http://evil.example","点我")')
+    new_issue(official, title="+1", description="@SUM(A1)")
+    login(client, coordinator)
+    response = client.get(reverse("issues:export"), {"format": "xlsx", "q": "HYPERLINK"})
+    assert response.status_code == 200
+    assert ".xlsx" in response["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "ID"
+    assert [r[0] for r in rows[1:]] == [evil.pk]
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f"
+    csv_body = csv_rows(client.get(reverse("issues:export"), {"format": "csv"}))
+    titles = [r[1] for r in csv_body[1:]]
+    assert '\'=HYPERLINK("http://evil.example","点我")' in titles
+    assert "'+1" in titles
+
+
+def test_export_filename_and_chinese_headers(client, coordinator, issue_a):
+    client.force_login(coordinator)  # default language
+    response = client.get(reverse("issues:export"), {"format": "xlsx"})
+    today = TODAY().isoformat()
+    assert f"-{today}.xlsx" in response["Content-Disposition"]
+    assert "filename*=UTF-8''" in response["Content-Disposition"]
+
+
+def test_unknown_export_format_is_400(client, coordinator):
+    assert login(client, coordinator).get(reverse("issues:export"), {"format": "pdf"}).status_code == 400
+
+
+def test_export_of_another_departments_rows_is_empty(client, staff_b, issue_a):
+    rows = csv_rows(login(client, staff_b).get(reverse("issues:export"), {"format": "csv", "q": "能评"}))
+    assert rows[1:] == []
+
+
+# -- query counts at two data sizes -------------------------------------------------------------
+
+
+def make_issues(n, official, coordinator, dept, owner):
+    """n issues over a few enterprises: a third new, the rest assigned (some with events)."""
+    enterprises = [EnterpriseFactory() for _ in range(5)]
+    made = []
+    for i in range(n):
+        e = enterprises[i % 5]
+        issue = IssueFactory(
+            enterprise=e, visit__enterprise=e, raised_by=official, visit__created_by=official
+        )
+        if i % 3:
+            assign(issue, coordinator, dept, owner)
+        made.append(issue)
+    return made
+
+
+LIST_QUERIES = 12
+DETAIL_QUERIES = 30
+
+
+@pytest.mark.parametrize("n", [10, 120])
+@pytest.mark.parametrize("role", ["coordinator", "staff_a"])
+def test_list_and_export_queries_are_bounded(
+    request, client, django_assert_max_num_queries, official, coordinator, dept_a, staff_a, n, role
+):
+    make_issues(n, official, coordinator, dept_a, staff_a)
+    login(client, request.getfixturevalue(role))
+    with django_assert_max_num_queries(LIST_QUERIES):
+        response = client.get(reverse("issues:list"), {"status": ["new", "assigned"], "q": "问题"})
+    assert response.status_code == 200
+    with django_assert_max_num_queries(LIST_QUERIES):
+        assert client.get(reverse("issues:export"), {"format": "csv"}).status_code == 200
+    with django_assert_max_num_queries(LIST_QUERIES):
+        assert client.get(reverse("issues:export"), {"format": "xlsx"}).status_code == 200
+
+
+@pytest.mark.parametrize("n", [10, 120])
+@pytest.mark.parametrize("role", ["coordinator", "staff_a", "leader"])
+def test_detail_queries_are_bounded(
+    request, client, django_assert_max_num_queries, official, coordinator, dept_a, dept_b, staff_a, n, role
+):
+    """One issue with n events, milestones and a co-department; a common issue with n links."""
+    issue = assign(new_issue(official), coordinator, dept_a, staff_a)
+    workflow.add_co_department(issue_id=issue.pk, by=coordinator, department=dept_b, report_by=TODAY())
+    for i in range(n):
+        workflow.post_progress(issue_id=issue.pk, by=staff_a, note=f"进展{i}")
+        if i % 10 == 0:
+            workflow.add_milestone(issue_id=issue.pk, by=staff_a, title=f"节点{i}", due_on=TODAY())
+    common = workflow.create_common_issue(by=coordinator, title="共性", category=category())
+    linked = [new_issue(official) for _ in range(min(n, 30))]
+    workflow.merge_into_common(issue_ids=[i.pk for i in linked], common_issue_id=common.pk, by=coordinator)
+    login(client, request.getfixturevalue(role))
+    for target in (issue, common):
+        with django_assert_max_num_queries(DETAIL_QUERIES):
+            response = client.get(target.get_absolute_url())
+        assert response.status_code == 200
