@@ -1,0 +1,121 @@
+"""`seed_scale` at a tiny scale: the rows are consistent, counted and cover every case."""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, Min
+
+from enterprises.models import Enterprise
+from issues import workdays
+from issues.models import (
+    ACTIVE_STATUSES,
+    Colour,
+    Department,
+    EventKind,
+    Issue,
+    IssueEvent,
+    Milestone,
+    Outcome,
+    Scope,
+    Status,
+)
+from issues.roles import Role
+from issues.workflow import RESPONSE_WORKDAYS
+from visits.models import Visit
+
+TODAY = date(2026, 11, 26)
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    call_command(
+        "seed_scale", "--scale", "0.002", "--issues", "600", "--today", TODAY.isoformat(), verbosity=0
+    )
+
+
+def test_counts_match_the_options(seeded):
+    assert Issue.objects.count() == 600
+    assert Enterprise.objects.count() == 20
+    assert Department.objects.count() == 4
+    assert Visit.objects.count() == 60
+    assert get_user_model().objects.count() == 30
+    # Every issue has its "raised" event; on average several more.
+    assert IssueEvent.objects.filter(kind=EventKind.RAISED).count() == 600
+    assert IssueEvent.objects.count() > 3 * 600
+
+
+def test_every_status_and_colour_is_present_today(seeded):
+    statuses = set(Issue.objects.values_list("status", flat=True))
+    assert statuses == set(Status.values)
+    colours = set(Issue.objects.with_colour(TODAY).values_list("colour", flat=True))
+    assert colours == {Colour.NONE, Colour.BLUE, Colour.YELLOW, Colour.RED}
+    outcomes = set(Issue.objects.filter(status=Status.CLOSED).values_list("outcome", flat=True))
+    assert Outcome.RESOLVED in outcomes and outcomes & {Outcome.DUPLICATE, Outcome.NOT_ACTIONABLE}
+    assert Issue.objects.filter(scope=Scope.COMMON).exists()
+    assert Issue.objects.filter(solved_on_site=True).exists()
+
+
+def test_rows_satisfy_the_constraints_and_the_workflow_rules(seeded):
+    # The database enforced the CheckConstraints on insert; check them again in Python,
+    # together with what no constraint can say.
+    next_due = dict(
+        Milestone.objects.filter(done_on__isnull=True).values_list("issue").annotate(d=Min("due_on"))
+    )
+    for issue in Issue.objects.all():
+        issue.validate_constraints()
+        assert issue.respond_by == workdays.add_workdays(issue.raised_on, RESPONSE_WORKDAYS)
+        expected = Issue(
+            status=issue.status, deadline=issue.deadline, last_progress_on=issue.last_progress_on
+        )
+        expected.compute_supervision_dates(next_due.get(issue.pk))
+        assert (issue.due_soon_from, issue.stalled_from) == (expected.due_soon_from, expected.stalled_from)
+        if issue.owner_id:
+            assert issue.lead_department.members.filter(pk=issue.owner_id).exists()
+        assert issue.raised_on <= TODAY
+        if issue.status in ACTIVE_STATUSES:
+            assert issue.last_progress_on <= TODAY
+
+
+def test_events_tell_the_story_of_the_status(seeded):
+    kinds_by_issue: dict[int, list[str]] = {}
+    last_status: dict[int, str] = {}
+    for event in IssueEvent.objects.order_by("issue_id", "at", "id"):
+        kinds_by_issue.setdefault(event.issue_id, []).append(event.kind)
+        if event.status_to:
+            last_status[event.issue_id] = event.status_to
+    for issue in Issue.objects.all():
+        kinds = kinds_by_issue[issue.pk]
+        assert kinds[0] == EventKind.RAISED
+        # The last status change logged is the issue's status (new issues log none).
+        assert last_status.get(issue.pk, Status.NEW) == issue.status
+        if issue.status == Status.CLOSED and issue.outcome == Outcome.RESOLVED and not issue.solved_on_site:
+            assert (
+                kinds.index(EventKind.ASSIGNED)
+                < kinds.index(EventKind.RESOLVED)
+                < kinds.index(EventKind.CONFIRMED)
+            )
+
+
+def test_roles_and_department_members(seeded):
+    User = get_user_model()
+    by_role = dict(User.objects.values_list("groups__name").annotate(n=Count("id")))
+    assert set(by_role) == set(Role.values)
+    staff = User.objects.filter(groups__name=Role.DEPARTMENT)
+    assert all(Department.objects.filter(members=u).exists() for u in staff)
+    assert all(d.members.exists() for d in Department.objects.all())
+    # A few departments own most issues.
+    counts = sorted(
+        Issue.objects.exclude(lead_department=None).values_list("lead_department").annotate(n=Count("id")),
+        key=lambda row: -row[1],
+    )
+    assert counts[0][1] > counts[-1][1] * 3
+
+
+def test_refuses_to_seed_over_existing_issues(seeded):
+    with pytest.raises(CommandError):
+        call_command("seed_scale", "--scale", "0.002", verbosity=0)
+    assert Issue.objects.count() == 600
