@@ -22,7 +22,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import permissions, workflow
-from .admin_forms import AssignForm, CloseForm, IssueAddForm, IssueChangeForm, MergeForm
+from .admin_forms import (
+    AssignForm,
+    CloseForm,
+    IssueAddForm,
+    IssueChangeForm,
+    MergeForm,
+    NoteForm,
+    ReassignForm,
+)
 from .models import (
     Category,
     CoDepartment,
@@ -73,6 +81,38 @@ class WorkflowOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def render_action_form(model_admin, request, form, *, action, title, intro, issues, selected):
+    """The intermediate page of an action: the selected rows, the form, and back again."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "form": form,
+        "issues": issues,
+        "selected": [obj.pk for obj in selected],
+        "action": action,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/issues/issue/action_form.html", context)
+
+
+def run_each(model_admin, request, objects, step, done_message, *, label) -> None:
+    """Call `step(obj)` for each object, each in its own transaction (the workflow's);
+    keep the successes and report every failure by name."""
+    done = 0
+    for obj in objects:
+        try:
+            step(obj)
+        except (ValidationError, PermissionDenied) as error:
+            model_admin.message_user(request, f"{label(obj)}: {error_text(error)}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        model_admin.message_user(request, done_message(done), messages.SUCCESS)
 
 
 # -- reference data --------------------------------------------------------------------------
@@ -480,31 +520,15 @@ class IssueAdmin(admin.ModelAdmin):
     # -- actions -------------------------------------------------------------------------------
 
     def render_action_form(self, request, queryset, form, *, action: str, title, intro=""):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "form": form,
-            "issues": queryset,
-            "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, self.action_form_template, context)
+        return render_action_form(
+            self, request, form, action=action, title=title, intro=intro, issues=queryset, selected=queryset
+        )
 
     def run_per_issue(self, request, queryset, step, done_message) -> None:
         """Call `step(issue)` for each issue, each in its own transaction; report both ways."""
-        done = 0
-        for issue in queryset.order_by("pk"):
-            try:
-                step(issue)
-            except (ValidationError, PermissionDenied) as error:
-                self.message_user(request, f"#{issue.pk} {issue.title}: {error_text(error)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
+        run_each(
+            self, request, queryset.order_by("pk"), step, done_message, label=lambda i: f"#{i.pk} {i.title}"
+        )
 
     @admin.action(permissions=["change"], description=_("Assign to a department (new issues)"))
     def assign_issues(self, request, queryset):
@@ -712,10 +736,46 @@ class CoDepartmentAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin)
 
 
 class DecisionAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
-    """Extension requests and objections: decided through the workflow, shown here."""
+    """Extension requests and objections: never edited here; a coordinator decides them
+    with the actions below, which call the workflow."""
 
     list_filter = ["status", "decided_at"]
     list_select_related = ["issue"]
+
+    def has_decide_permission(self, request):
+        return self.has_view_permission(request) and is_coordinator(request.user)
+
+    def label(self, obj):
+        return f"#{obj.issue_id} {obj.issue.title}"
+
+    def decide_with_form(self, request, queryset, form_class, *, action, title, step, done_message):
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            run_each(
+                self,
+                request,
+                queryset.order_by("pk"),
+                lambda obj: step(obj, form.cleaned_data),
+                done_message,
+                label=self.label,
+            )
+            return None
+        return render_action_form(
+            self,
+            request,
+            form,
+            action=action,
+            title=title,
+            intro="",
+            issues=Issue.objects.filter(pk__in=queryset.values("issue_id")).select_related(
+                "enterprise", "lead_department"
+            ),
+            selected=queryset,
+        )
+
+
+def decided(n):
+    return ngettext("%(n)d decision recorded.", "%(n)d decisions recorded.", n) % {"n": n}
 
 
 @admin.register(ExtensionRequest)
@@ -731,6 +791,32 @@ class ExtensionRequestAdmin(DecisionAdmin):
     ]
     list_select_related = ["issue", "requested_by", "decided_by"]
     search_fields = ["issue__title", "reason"]
+    actions = ["approve", "refuse"]
+
+    @admin.action(permissions=["decide"], description=_("Approve: move the deadline"))
+    def approve(self, request, queryset):
+        run_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            lambda ext: workflow.decide_extension(request_id=ext.pk, by=request.user, approve=True),
+            decided,
+            label=self.label,
+        )
+
+    @admin.action(permissions=["decide"], description=_("Refuse: keep the deadline"))
+    def refuse(self, request, queryset):
+        return self.decide_with_form(
+            request,
+            queryset,
+            NoteForm,
+            action="refuse",
+            title=_("Refuse deadline extensions"),
+            step=lambda ext, data: workflow.decide_extension(
+                request_id=ext.pk, by=request.user, approve=False, note=data["note"]
+            ),
+            done_message=decided,
+        )
 
 
 @admin.register(Objection)
@@ -746,3 +832,38 @@ class ObjectionAdmin(DecisionAdmin):
     ]
     list_select_related = ["issue", "department", "raised_by", "suggested_department", "decided_by"]
     search_fields = ["issue__title", "reason"]
+    actions = ["uphold", "reject"]
+
+    @admin.action(permissions=["decide"], description=_("Uphold: reassign to another department"))
+    def uphold(self, request, queryset):
+        return self.decide_with_form(
+            request,
+            queryset,
+            ReassignForm,
+            action="uphold",
+            title=_("Uphold objections and reassign"),
+            step=lambda obj, data: workflow.decide_objection(
+                objection_id=obj.pk,
+                by=request.user,
+                uphold=True,
+                note=data["note"],
+                department=data["department"],
+                owner=data["owner"],
+                deadline=data["deadline"],
+            ),
+            done_message=decided,
+        )
+
+    @admin.action(permissions=["decide"], description=_("Reject: the assignment stands"))
+    def reject(self, request, queryset):
+        return self.decide_with_form(
+            request,
+            queryset,
+            NoteForm,
+            action="reject",
+            title=_("Reject objections"),
+            step=lambda obj, data: workflow.decide_objection(
+                objection_id=obj.pk, by=request.user, uphold=False, note=data["note"]
+            ),
+            done_message=decided,
+        )

@@ -195,3 +195,30 @@ class CloseForm(ActionForm):
         ],
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(ActionForm):
+    """A reason, required: refusing an extension, rejecting an objection."""
+
+    note = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReassignForm(AssignForm):
+    """Upholding an objection: the department the issue moves to."""
+
+    deadline = forms.DateField(
+        label=_("New deadline"),
+        widget=DateInput,
+        required=False,
+        help_text=_("Leave empty to keep the current deadline."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].label = _("New lead department")
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data.get("deadline")
+        if deadline is None:
+            return None
+        return super().clean_deadline()

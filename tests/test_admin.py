@@ -613,3 +613,104 @@ def test_coordinator_adds_and_edits_a_visit_in_admin(as_user, coordinator, offic
     assert visit.created_by == coordinator
     listing = client.get(reverse("admin:visits_visit_changelist")).content.decode()
     assert "王副市长" in listing
+
+
+# -- extension requests and objections ---------------------------------------------------------------
+
+
+@pytest.fixture
+def assigned_issue(new_issue, coordinator, dept_a, staff_a, today):
+    workflow.assign(
+        issue_id=new_issue.pk,
+        by=coordinator,
+        department=dept_a,
+        owner=staff_a,
+        deadline=today + timedelta(days=10),
+    )
+    new_issue.refresh_from_db()
+    return new_issue
+
+
+def test_coordinator_approves_and_refuses_extensions(
+    as_user, coordinator, staff_a, assigned_issue, official, today
+):
+    ext = workflow.request_extension(
+        issue_id=assigned_issue.pk, by=staff_a, deadline=today + timedelta(days=30), reason="需等待环评批复"
+    )
+    client = as_user(coordinator)
+    url = reverse("admin:issues_extensionrequest_changelist")
+    assert client.post(url, {"action": "approve", "_selected_action": [ext.pk]}).status_code == 302
+    assigned_issue.refresh_from_db()
+    assert assigned_issue.deadline == today + timedelta(days=30)
+    assert assigned_issue.original_deadline == today + timedelta(days=10)
+
+    second = workflow.request_extension(
+        issue_id=assigned_issue.pk, by=staff_a, deadline=today + timedelta(days=60), reason="再延期"
+    )
+    form_page = client.post(url, {"action": "refuse", "_selected_action": [second.pk]})
+    assert form_page.status_code == 200 and assigned_issue.title in form_page.content.decode()
+    response = client.post(
+        url, {"action": "refuse", "_selected_action": [second.pk], "apply": "1", "note": "理由不充分"}
+    )
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assigned_issue.refresh_from_db()
+    assert second.status == "refused" and second.decision_note == "理由不充分"
+    assert assigned_issue.deadline == today + timedelta(days=30)
+    assert EventKind.EXTENSION_APPROVED in events(assigned_issue)
+    assert EventKind.EXTENSION_REFUSED in events(assigned_issue)
+
+
+def test_coordinator_upholds_an_objection_and_reassigns(
+    as_user, coordinator, staff_a, staff_b, dept_b, assigned_issue
+):
+    objection = workflow.object_to_assignment(issue_id=assigned_issue.pk, by=staff_a, reason="属税务事项")
+    client = as_user(coordinator)
+    url = reverse("admin:issues_objection_changelist")
+    response = client.post(
+        url,
+        {
+            "action": "uphold",
+            "_selected_action": [objection.pk],
+            "apply": "1",
+            "department": dept_b.pk,
+            "owner": staff_b.pk,
+        },
+    )
+    assert response.status_code == 302
+    assigned_issue.refresh_from_db()
+    assert (assigned_issue.lead_department, assigned_issue.owner) == (dept_b, staff_b)
+    assert events(assigned_issue)[-1] == EventKind.OBJECTION_UPHELD
+
+
+def test_objection_rejected_keeps_assignment_and_needs_reason(
+    as_user, coordinator, staff_a, dept_a, assigned_issue
+):
+    objection = workflow.object_to_assignment(issue_id=assigned_issue.pk, by=staff_a, reason="不归我们")
+    client = as_user(coordinator)
+    url = reverse("admin:issues_objection_changelist")
+    no_reason = client.post(url, {"action": "reject", "_selected_action": [objection.pk], "apply": "1"})
+    assert no_reason.status_code == 200
+    objection.refresh_from_db()
+    assert objection.status == "pending"
+    client.post(
+        url, {"action": "reject", "_selected_action": [objection.pk], "apply": "1", "note": "职责清单明确"}
+    )
+    objection.refresh_from_db()
+    assigned_issue.refresh_from_db()
+    assert objection.status == "refused"
+    assert assigned_issue.lead_department == dept_a
+    assert events(assigned_issue)[-1] == EventKind.OBJECTION_REJECTED
+
+
+def test_decisions_refused_for_non_coordinator_staff(as_user, dept_a, staff_a, assigned_issue, today):
+    ext = workflow.request_extension(
+        issue_id=assigned_issue.pk, by=staff_a, deadline=today + timedelta(days=30), reason="需等待批复"
+    )
+    viewer = UserFactory(username="leader-staff", role="leader", is_staff=True)
+    client = as_user(viewer)
+    url = reverse("admin:issues_extensionrequest_changelist")
+    assert 'value="approve"' not in client.get(url).content.decode()
+    client.post(url, {"action": "approve", "_selected_action": [ext.pk]})
+    ext.refresh_from_db()
+    assert ext.status == "pending"
