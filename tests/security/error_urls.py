@@ -9,7 +9,7 @@ from config.urls import urlpatterns as project_urlpatterns
 def boom(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    raise RuntimeError("kaboom: SECRET_KEY=%s DATABASES=%s" % ("not-the-real-key", "issues_issue"))
+    raise RuntimeError("kaboom: SECRET_KEY=not-the-real-key DATABASES=issues_issue")
 
 
 urlpatterns = [path("boom/", boom, name="boom"), *project_urlpatterns]
