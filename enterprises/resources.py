@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from issues.spreadsheet import neutralise
 
-from .credit_code import normalize, validate_credit_code
+from .credit_code import normalize
 from .models import District, Enterprise, Sector
 from .survey_import import SECTOR_LABELS, CellError, parse_whole_number
 
@@ -39,15 +38,12 @@ HEADERS = {
 
 
 class CreditCodeWidget(widgets.CharWidget):
+    """Normalises only: the model's GB 32100 validator then reports a bad code as a
+    validation error of its row (clean_model_instances), so every bad row is listed,
+    instead of an exception in the instance lookup that hides the other rows' errors."""
+
     def clean(self, value, row=None, **kwargs):
-        code = normalize(str(value or ""))
-        if not code:
-            raise ValueError(_("This cell is empty; it is required."))
-        try:
-            validate_credit_code(code)
-        except ValidationError as exc:
-            raise ValueError(" ".join(exc.messages)) from None
-        return code
+        return normalize(str(value or ""))
 
 
 class RequiredTextWidget(widgets.CharWidget):
