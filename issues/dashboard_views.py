@@ -70,7 +70,7 @@ class DashboardFilterForm(forms.Form):
                 raise forms.ValidationError(_("Choose a range of at most ten years."))
         return data
 
-    def period(self, today: date) -> figures.Period:
+    def get_period(self, today: date) -> figures.Period:
         data = self.cleaned_data if self.is_valid() else {}
         kind = data.get("period") or "month"
         if kind == "custom":
@@ -245,7 +245,7 @@ def dashboard(request):
     _check_access(request.user)
     today = timezone.localdate()
     form = DashboardFilterForm(request.GET or None)
-    period = form.period(today) if form.is_bound else figures.period_for("month", today)
+    period = form.get_period(today) if form.is_bound else figures.period_for("month", today)
     filters = form.filters() if form.is_bound else figures.Filters()
 
     summary = figures.summary(period, filters, today)
@@ -277,7 +277,7 @@ def dashboard(request):
             "resolvedLabel": _g("Resolved"),
         },
         "colours": {
-            "labels": [str(label) for _key, label, _n, _url in colours],
+            "labels": [_g("Red"), _g("Yellow"), _g("Blue")],
             "values": [n for _key, _label, n, _url in colours],
         },
         "categories": {
@@ -312,7 +312,7 @@ def figures_calendar_note(period: figures.Period) -> bool:
     """False when a year in the period has no official holiday schedule yet (Mon-Fri used)."""
     from . import workdays
 
-    return all(workdays.is_official(year) for year in range(period.start.year, period.end.year + 2))
+    return all(workdays.is_official(year) for year in range(period.start.year, period.end.year + 1))
 
 
 # -- weekly list ---------------------------------------------------------------------------

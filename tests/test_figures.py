@@ -10,19 +10,24 @@ enterprises  E1 E2 E3 key in 滨海新区 (industrial); E4 key in 和平区 (ser
 visits       E1 completed 03-10; E2 completed 02-20 (outside); E3 planned 03-15 (not done);
              E4 completed 03-31 (last day, inside); E5 completed 03-12 (not a key enterprise).
 
-issue  raised  triaged                       deadline orig→now  resolved              closed / feedback
-I1 E1  03-02   assigned A 03-03 (by 03-04 ✓)  03-20 → 03-20      03-20 15:00 (on day ✓)  closed 03-26; reply+solution satisfied 03-25
-I2 E2  03-02   assigned A 03-05 (by 03-04 ✗)  03-10 → 03-31 ext. 03-25 (late: > 03-10)   open (resolved); reply basically, solution unsatisfied 03-28
-I3 E3  03-09   never (by 03-11 passed ✗)      —                  —                      open (new)
-I4 E1  03-10   solved on the spot 03-10 ✓     —                  03-10 (no deadline)    closed 03-10, outcome resolved
-I5 E4  03-16   closed as duplicate 03-17 ✓    —                  —                      closed 03-17, outcome duplicate
-I6 E4  02-13   assigned B 02-24 18:00 (by 02-24 ✓, make-up day 02-14)
-                                              03-31 → 03-31      03-31 23:59:59 (✓ March)  closed 04-05; feedback 04-02 (April)
-I7 E2  03-20   assigned B 03-20 (by 03-24 ✓)  today−5 (red now)  —                      open (assigned)
-I8 E3  03-31   assigned A 03-31 20:00 (by 04-02 ✓) 04-10         04-01 00:00:01 (April)  open (resolved)
-I9 E1  today   assigned A today ✓             today+2 working days (blue now)          open
-I10 E2 today   not yet (respond_by in future: pending)                                 open (new)
-I11 E3 03-05   assigned A 03-05 ✓             today+30, no progress: yellow now        open
+I1 E1 raised 03-02; assigned A 03-03 (respond_by 03-04: in time); deadline 03-20; resolved
+   03-20 15:00 (on the deadline day: on time); feedback 03-25 reply and solution satisfied;
+   closed 03-26.
+I2 E2 raised 03-02; assigned A 03-05 (late); original deadline 03-10 extended to 03-31;
+   resolved 03-25 (late: after the ORIGINAL deadline); feedback 03-28 reply basically,
+   solution unsatisfied; still resolved (open).
+I3 E3 raised 03-09; never assigned, respond_by 03-11 passed: late; new (open).
+I4 E1 raised 03-10, solved on the spot (closed 03-10, outcome resolved, no deadline).
+I5 E4 raised 03-16 (Mon), closed as duplicate 03-17 (respond_by 03-18: in time).
+I6 E4 raised Friday 02-13, respond_by 02-24 (make-up working day 02-14, Spring Festival
+   02-15..23); assigned B 02-24 18:00 (in time); deadline 03-31; resolved
+   2026-03-31 23:59:59+08:00 (March, on time); feedback 04-02; closed 04-05.
+I7 E2 raised 03-20 (Fri); assigned B 03-20 (in time); deadline today − 5: red now.
+I8 E3 raised 03-31; assigned A 03-31 20:00 (in time); deadline 04-10; resolved
+   2026-04-01 00:00:01+08:00 (April); still resolved (open).
+I9 E1 raised today; assigned A today, deadline in 2 working days: blue (due soon) now.
+I10 E2 raised today; not assigned yet, respond_by in the future: pending.
+I11 E3 raised 03-05; assigned A 03-05; deadline today + 30, no progress: yellow now.
 C1 common issue, raised_on set to 03-05, open: counted nowhere (enterprise issues only).
 """
 
