@@ -87,6 +87,18 @@ class StableOrderingFilter(OrderingFilter):
         return qs.order_by(*ordering, "-id" if descending else "id")
 
 
+class SearchField(forms.CharField):
+    """Free text that never fails validation: NUL bytes dropped (PostgreSQL refuses them),
+    very long input cut to a sane length, so a hostile query finds rows or none, never a 500."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\x00", "")[:SEARCH_MAX_LENGTH]
+
+
+class SearchFilter(CharFilter):
+    field_class = SearchField
+
+
 class IdFilter(Filter):
     field_class = forms.IntegerField
 
@@ -99,10 +111,9 @@ class DateInput(forms.DateInput):
 
 
 class IssueFilter(FigureFilters):
-    q = CharFilter(
+    q = SearchFilter(
         method="search",
         label=_("Search"),
-        max_length=SEARCH_MAX_LENGTH,
         help_text=_("Title, description, enterprise name or credit code"),
     )
     status = MultipleChoiceFilter(
@@ -118,7 +129,13 @@ class IssueFilter(FigureFilters):
         field_name="enterprise__district", queryset=District.objects.all(), label=_("District")
     )
     # An id from a link (enterprise page → its issues); shown as a removable chip.
-    enterprise = IdFilter(field_name="enterprise", label=_("Enterprise"), widget=forms.HiddenInput)
+    enterprise = IdFilter(
+        field_name="enterprise",
+        label=_("Enterprise"),
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=2**63 - 1,  # a bigger id cannot exist, and SQLite would overflow on it
+    )
     source = ChoiceFilter(choices=Source.choices, label=_("Source"))
     scope = ChoiceFilter(choices=Scope.choices, label=_("Scope"))
     sector = ChoiceFilter(field_name="enterprise__sector", choices=Sector.choices, label=_("Sector"))
@@ -194,8 +211,8 @@ class IssueFilter(FigureFilters):
         return self._qs
 
     def search(self, queryset, name, value):
-        # icontains escapes % and _ itself; the ORM parameterises the rest. NUL bytes are
-        # refused by the form field (PostgreSQL cannot store or compare them).
+        # icontains escapes % and _ itself; the ORM parameterises the rest. NUL bytes and
+        # overlong input were removed by SearchField.
         value = value.strip()
         if not value:
             return queryset

@@ -657,10 +657,32 @@ def test_hostile_search_never_500(client, coordinator, variety, q):
     response = login(client, coordinator).get(reverse("issues:list"), {"q": q})
     assert response.status_code == 200
     ids = [i.pk for i in response.context["page"].object_list]
-    if q in ("%", "_", "\\", "' OR 1=1 --"):
+    if q in ("%", "_", "\\", "' OR 1=1 --", "x" * 10_000):
         assert ids == []  # matched literally: no title contains them
+    if q == "\x00":
+        assert len(ids) == Issue.objects.count()  # nothing left to search for
     export = client.get(reverse("issues:export"), {"q": q, "format": "csv"})
     assert export.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"department": "99999999999999999999999"},
+        {"enterprise": "99999999999999999999999"},
+        {"category": "-1"},
+        {"district": "1.5"},
+        {"status": ["bogus", "new"]},
+        {"page": "-1"},
+        {"deadline_after": "0000-00-00"},
+        {"raised_before": "9999-99-99"},
+        {"ordering": ["deadline", "owner__password"]},
+    ],
+)
+def test_hostile_parameters_never_500(client, coordinator, variety, params):
+    login(client, coordinator)
+    assert client.get(reverse("issues:list"), params).status_code == 200
+    assert client.get(reverse("issues:export"), {**params, "format": "xlsx"}).status_code == 200
 
 
 def test_percent_matches_literally(client, coordinator, official):
@@ -813,3 +835,9 @@ def test_detail_queries_are_bounded(
             response = client.get(target.get_absolute_url())
         assert response.status_code == 200
         print(f"QUERIES detail {role} n={n} #{target.pk}: {len(queries)}")
+
+
+def test_huge_issue_id_is_404_not_500(client, coordinator):
+    login(client, coordinator)
+    assert client.get("/issues/99999999999999999999999/").status_code == 404
+    assert client.post("/issues/99999999999999999999999/progress/", {"version": 1}).status_code == 404
