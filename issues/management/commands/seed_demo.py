@@ -990,16 +990,16 @@ class Command(BaseCommand):
         colours = Counter(Issue.objects.with_colour(today).values_list("colour", flat=True))
         visits = Counter(Visit.objects.values_list("status", flat=True))
         out.write(f"  enterprises     {Enterprise.objects.count()} ({Enterprise.objects.key().count()} key)")
-        out.write(
-            "  visits          " + ", ".join(f"{s.label} {visits.get(s.value, 0)}" for s in VisitStatus)
-        )
+        # Values, not labels: this table is for whoever runs the command, in any language.
+        out.write("  visits          " + ", ".join(f"{s} {visits.get(s, 0)}" for s in VisitStatus.values))
         out.write(
             "  issues          "
-            + ", ".join(f"{s.label} {statuses.get(s.value, 0)}" for s in Status)
+            + ", ".join(f"{s} {statuses.get(s, 0)}" for s in Status.values)
             + f" (solved on the spot {Issue.objects.filter(solved_on_site=True).count()})"
         )
         out.write(
             "  colours today   "
-            + ", ".join(f"{c.label} {colours.get(c.value, 0)}" for c in Colour if c.value)
+            + ", ".join(f"{c} {colours.get(c, 0)}" for c in (Colour.RED, Colour.YELLOW, Colour.BLUE))
+            + f", on track {colours.get(Colour.NONE, 0)}"
         )
         out.write(f"  took            {seconds:.1f} s")
