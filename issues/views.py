@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from enterprises.models import Enterprise
@@ -242,7 +243,7 @@ def issue_export(request):
     columns = _export_columns()
     header = [str(h) for h, _get in columns]
     rows = ([get(issue) for _h, get in columns] for issue in issue_filter.qs)
-    name = _("Issue list").replace(" ", "-")
+    name = pgettext("export file name", "Issue list").replace(" ", "-")
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == "csv":
         return spreadsheet.csv_response(filename, header, rows)
@@ -294,6 +295,26 @@ def _issue_for_page(user, pk: int) -> Issue:
     return get_object_or_404(queryset, pk=pk)
 
 
+def _not_offered_now(user, issue: Issue) -> set[str]:
+    """Actions the role and status allow but whose time has passed or is already used:
+    not offered as forms (the workflow would refuse them with a message anyway)."""
+    today = timezone.localdate()
+    hidden = set()
+    objection_by = workflow.objection_deadline(issue)
+    if (objection_by and today > objection_by) or any(
+        o.status == RequestStatus.PENDING for o in issue.objections.all()
+    ):
+        hidden.add(Action.OBJECT)
+    if (issue.deadline and issue.deadline < today) or any(
+        r.status == RequestStatus.PENDING for r in issue.extension_requests.all()
+    ):
+        hidden.add(Action.REQUEST_EXTENSION)
+    depts = department_ids(user)
+    if not any(c.department_id in depts and c.reported_on is None for c in issue.co_handlings.all()):
+        hidden.add(Action.CO_REPORT)
+    return hidden
+
+
 def _render_issue(request, issue: Issue, bound=None, status: int = 200):
     user = request.user
     actions = workflow.allowed_actions(user, issue)
@@ -304,7 +325,8 @@ def _render_issue(request, issue: Issue, bound=None, status: int = 200):
             return bound[action]
         return ACTION_FORMS[action](issue=issue, user=user, **kwargs)
 
-    panels = [form_for(a) for a in PANEL_ORDER if a in actions and a not in ITEM_ACTIONS]
+    offered = set(actions) - _not_offered_now(user, issue)
+    panels = [form_for(a) for a in PANEL_ORDER if a in offered and a not in ITEM_ACTIONS]
     shown = {form.action for form in panels} | {Action.DECIDE_EXTENSION, Action.DECIDE_OBJECTION}
     for action, form in bound.items():
         if action not in shown or action not in actions:

@@ -841,3 +841,59 @@ def test_huge_issue_id_is_404_not_500(client, coordinator):
     login(client, coordinator)
     assert client.get("/issues/99999999999999999999999/").status_code == 404
     assert client.post("/issues/99999999999999999999999/progress/", {"version": 1}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "role, expected",
+    [
+        ("coordinator", {"a", "b", "new"}),
+        ("leader", {"a", "b", "new"}),
+        ("official", {"a", "b", "new"}),  # raised them all
+        ("staff_a", {"a"}),
+        ("staff_b", {"b"}),
+    ],
+)
+def test_list_and_export_per_role(request, client, official, issue_a, issue_b, role, expected):
+    fresh = new_issue(official, title="新登记问题")
+    names = {"a": issue_a.pk, "b": issue_b.pk, "new": fresh.pk}
+    login(client, request.getfixturevalue(role))
+    assert set(list_ids(client)) == {names[k] for k in expected}
+    rows = csv_rows(client.get(reverse("issues:export"), {"format": "csv"}))
+    assert {int(r[0]) for r in rows[1:]} == {names[k] for k in expected}
+
+
+def test_unrelated_official_sees_an_empty_list(client, issue_a):
+    other = UserFactory(username="official3", role="official")
+    assert list_ids(login(client, other)) == []
+
+
+def test_timeline_times_are_shanghai_time(client, issue_a, coordinator):
+    from datetime import UTC, datetime
+
+    IssueEvent.objects.create(
+        issue=issue_a,
+        kind=EventKind.PROGRESS,
+        actor=coordinator,
+        at=datetime(2026, 1, 1, 16, 30, tzinfo=UTC),
+        note="跨日记录",
+    )
+    body = login(client, coordinator).get(issue_a.get_absolute_url()).content.decode()
+    assert "2026-01-02 00:30" in body
+
+
+def test_objection_and_extension_not_offered_once_used(client, issue_a, staff_a):
+    workflow.object_to_assignment(issue_id=issue_a.pk, by=staff_a, reason="不属本单位")
+    workflow.request_extension(
+        issue_id=issue_a.pk, by=staff_a, deadline=TODAY() + timedelta(days=60), reason="需延期"
+    )
+    body = login(client, staff_a).get(issue_a.get_absolute_url()).content.decode()
+    assert 'id="action-object"' not in body
+    assert 'id="action-request_extension"' not in body
+    assert 'id="objection"' in body and 'id="extension"' in body  # shown, waiting for a decision
+    # A forged second request is refused with the workflow's reason, nothing stored.
+    response = post(
+        client, issue_a, "request_extension", deadline=TODAY() + timedelta(days=70), reason="再延"
+    )
+    assert response.status_code == 400
+    assert "already waiting" in response.content.decode()
+    assert ExtensionRequest.objects.filter(issue=issue_a).count() == 1
