@@ -123,10 +123,14 @@ class IssueFilter(FigureFilters):
         field_name="lead_department",
         queryset=Department.objects.all(),
         label=_("Lead department"),
+        empty_label=_("All departments"),
     )
-    category = ModelChoiceFilter(queryset=Category.objects.all(), label=_("Category"))
+    category = ModelChoiceFilter(queryset=Category.objects.all(), label=_("Category"), empty_label=_("All"))
     district = ModelChoiceFilter(
-        field_name="enterprise__district", queryset=District.objects.all(), label=_("District")
+        field_name="enterprise__district",
+        queryset=District.objects.all(),
+        label=_("District"),
+        empty_label=_("All"),
     )
     # An id from a link (enterprise page → its issues); shown as a removable chip.
     enterprise = IdFilter(
@@ -136,14 +140,17 @@ class IssueFilter(FigureFilters):
         min_value=1,
         max_value=2**63 - 1,  # a bigger id cannot exist, and SQLite would overflow on it
     )
-    source = ChoiceFilter(choices=Source.choices, label=_("Source"))
-    scope = ChoiceFilter(choices=Scope.choices, label=_("Scope"))
-    sector = ChoiceFilter(field_name="enterprise__sector", choices=Sector.choices, label=_("Sector"))
-    priority = ChoiceFilter(choices=Priority.choices, label=_("Priority"))
+    source = ChoiceFilter(choices=Source.choices, label=_("Source"), empty_label=_("All"))
+    scope = ChoiceFilter(choices=Scope.choices, label=_("Scope"), empty_label=_("All"))
+    sector = ChoiceFilter(
+        field_name="enterprise__sector", choices=Sector.choices, label=_("Sector"), empty_label=_("All")
+    )
+    priority = ChoiceFilter(choices=Priority.choices, label=_("Priority"), empty_label=_("All"))
     colour = ChoiceFilter(
         choices=[(c.value, c.label) for c in (Colour.RED, Colour.YELLOW, Colour.BLUE)],
         method="filter_colour",
         label=_("Supervision colour"),
+        empty_label=_("All"),
     )
     overdue = BooleanFilter(method="filter_overdue", label=_("Overdue only"), widget=forms.CheckboxInput)
     due_soon = BooleanFilter(method="filter_due_soon", label=_("Due soon only"), widget=forms.CheckboxInput)
@@ -180,6 +187,7 @@ class IssueFilter(FigureFilters):
             "-enterprise": _("Enterprise (Z–A)"),
         },
         label=_("Sort by"),
+        empty_label=_("Default: overdue first"),
     )
 
     class Meta:

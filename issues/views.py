@@ -41,7 +41,7 @@ PAGE_SIZE = 50
 MY_WORK_LIMIT = 50
 MY_VISITS_LIMIT = 20
 QUEUE_LIMIT = 30
-CHOICE_FILTERS = ("category", "district", "source", "scope", "sector", "priority")
+CHOICE_FILTERS = ("department", "colour", "category", "district", "source", "scope", "sector", "priority")
 DATE_FILTERS = ("deadline_after", "deadline_before", "raised_after", "raised_before")
 
 
@@ -161,6 +161,9 @@ def issue_list(request):
     enterprise_id = issue_filter.form.cleaned_data.get("enterprise")  # validated by .qs
     if enterprise_id:
         enterprise = Enterprise.objects.filter(pk=enterprise_id).first()
+    active = [
+        n for n in (*CHOICE_FILTERS, *DATE_FILTERS, "status", "overdue", "due_soon") if request.GET.get(n)
+    ]
     errors = {
         name: errs
         for name, errs in issue_filter.form.errors.items()
@@ -178,7 +181,8 @@ def issue_list(request):
             "filter_errors": errors,
             "choice_fields": [issue_filter.form[n] for n in CHOICE_FILTERS],
             "date_fields": [issue_filter.form[n] for n in DATE_FILTERS],
-            "advanced_open": any(request.GET.get(n) for n in (*CHOICE_FILTERS, *DATE_FILTERS)),
+            "advanced_open": bool(active),
+            "active_filter_count": len(active),
             # Dashboard (FigureFilters) parameters ride along unchanged when the form is used,
             # and are shown, so the user knows why the list is narrower.
             "extra_params": [

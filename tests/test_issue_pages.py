@@ -414,7 +414,7 @@ def test_late_milestone_is_marked(client, issue_a, staff_a):
     Milestone.objects.create(issue=issue_a, title="提交材料", due_on=TODAY() - timedelta(days=2))
     body = login(client, staff_a).get(issue_a.get_absolute_url()).content.decode()
     assert "提交材料" in body
-    assert 'class="badge colour-red">late<' in body
+    assert 'class="badge px-2 py-1 colour-red">late<' in body
 
 
 def test_co_department_added_and_reports_in(client, issue_a, coordinator, staff_b, dept_b):
@@ -714,7 +714,7 @@ def test_list_columns(client, coordinator, issue_a):
     assert "能评审批迟迟未办" in body
     assert "市发展改革委" in body
     assert "4 days overdue" in body
-    assert 'class="badge colour-red"' in body
+    assert 'class="badge px-2 py-1 colour-red"' in body
 
 
 # -- export ---------------------------------------------------------------------------------

@@ -117,6 +117,12 @@ def test_staff_resolves_and_coordinator_closes_on_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("issue-page-closed-coordinator")
 
+    # The same list on a desktop: a table instead of cards.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/issues/")
+    assert page.locator("table.issue-table").is_visible()
+    screenshot("issue-list-desktop")
+
     stored = Issue.objects.get(pk=assigned_issue.pk)
     assert stored.status == Status.CLOSED
     assert list(IssueEvent.objects.filter(issue=stored).values_list("kind", flat=True)) == [
