@@ -397,7 +397,9 @@ class Issue(models.Model):
     @property
     def colour(self) -> str:
         # Lists annotate `colour` in SQL (with_colour); this covers a single loaded issue.
-        return self.__dict__.get("colour") or self.colour_on()
+        if "colour" in self.__dict__:
+            return self.__dict__["colour"]
+        return self.colour_on()
 
     @colour.setter
     def colour(self, value: str) -> None:

@@ -589,6 +589,7 @@ def request_extension(
     request = ExtensionRequest.objects.create(
         issue=issue,
         requested_by=by,
+        requested_at=_now(),
         current_deadline=issue.deadline,
         requested_deadline=deadline,
         reason=reason,
@@ -674,6 +675,7 @@ def object_to_assignment(
         issue=issue,
         department=issue.lead_department,
         raised_by=by,
+        raised_at=_now(),
         reason=reason,
         suggested_department=suggested_department,
     )

@@ -151,11 +151,6 @@ def test_2027_falls_back_to_monday_to_friday(history):
     assert issue.colour_on(date(2027, 10, 5)) == Colour.RED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Issue.colour treats an annotated on-track colour ('') as missing and recomputes it for "
-    "the real today; fix in issues/models.py: `if 'colour' in self.__dict__: return self.__dict__['colour']`",
-)
 def test_annotated_on_track_colour_is_kept_on_the_instance(history):
     issue = Issue.objects.with_colour(date(2026, 2, 12)).get(pk=history["spring_festival"].pk)
     assert issue.colour == Colour.NONE  # on Feb 12 it was on track (it is red today)

@@ -385,13 +385,6 @@ class Story:
             note="请按期办结并及时反馈进展。",
         )
 
-    def stamp(self, request) -> None:
-        """Requests and objections take their time from the model default (the real clock),
-        not from `workflow._now`: give the replayed ones their historical moment."""
-        type(request).objects.filter(pk=request.pk).update(
-            **{"requested_at" if hasattr(request, "requested_at") else "raised_at": self.clock.now()}
-        )
-
     def handler(self, issue):
         issue.refresh_from_db()
         return issue.owner or self.staff[issue.lead_department.name][-1]
@@ -569,7 +562,6 @@ class Story:
             reason="出口退税事项由税务部门主管。",
             suggested_department=self.depts["市税务局"],
         )
-        self.stamp(objection)
         self.at(self.wd(r, 2))
         workflow.decide_objection(
             objection_id=objection.pk,
@@ -673,7 +665,6 @@ class Story:
             deadline=self.today + timedelta(days=40),
             reason="项目需经专家论证，论证会安排在下月。",
         )
-        self.stamp(request)
         self.at(self.wd(r, 16))
         workflow.decide_extension(request_id=request.pk, by=self.coordinator, approve=True, note="同意延期。")
         self.progress(issue, self.days_ago(4), "专家论证材料已准备完毕。")
@@ -722,7 +713,6 @@ class Story:
             deadline=deadline + timedelta(days=60),
             reason="企业补充材料未到位。",
         )
-        self.stamp(request)
         self.at(self.wd(r, 19))
         workflow.decide_extension(
             request_id=request.pk,
