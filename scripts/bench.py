@@ -353,7 +353,7 @@ def cmd_load(args) -> int:
     else:
         phases.append(drive(sessions, paths, int(per_second * args.seconds), args.seconds))
     ok = sum(len(p.latencies) for p in phases)
-    errors = [e for p in phases for e in p.errors]
+    errors = sorted(e for p in phases for e in p.errors)
     window = (errors[-1][0] - errors[0][0]) if errors else 0.0
     print(
         json.dumps(
@@ -361,6 +361,7 @@ def cmd_load(args) -> int:
                 "ok": ok,
                 "failed": len(errors),
                 "failure_window_s": round(window, 3),
+                "not_http_500": sum(1 for _, what in errors if not what.startswith("HTTP 500")),
                 "first_failures": [f"{t:.2f}s {what}" for t, what in errors[:5]],
             },
             ensure_ascii=False,
