@@ -36,7 +36,7 @@ def resolved_issue(official, coordinator, dept_a, staff_a):
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_threads_racing_resolve_and_reopen(resolved_issue, coordinator, staff_a):
     errors, unexpected = [], []
     barrier = threading.Barrier(2)
@@ -79,7 +79,7 @@ def test_two_threads_racing_resolve_and_reopen(resolved_issue, coordinator, staf
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_edits_from_the_same_version_one_wins(resolved_issue, coordinator, admin_user):
     loaded = Issue.objects.get(pk=resolved_issue.pk).version
     results, barrier = {}, threading.Barrier(2)
