@@ -119,7 +119,6 @@ def my_work(request):
         "counts": counts,
         "co_reports": co_reports,
         "has_departments": bool(depts),
-        "first_department": min(depts) if depts else None,
     }
     if is_coordinator(user):
         waiting = Issue.objects.filter(status=Status.NEW)
@@ -140,6 +139,8 @@ def my_work(request):
         )
     if sees_everything(user):
         context["city_counts"] = _supervision_counts(Issue.objects.open(), today)
+    # Coordinators and leaders without issues of their own start from the city's figures.
+    context["show_my_counts"] = bool(depts or counts["open"] or "city_counts" not in context)
     return render(request, "issues/my_work.html", context)
 
 

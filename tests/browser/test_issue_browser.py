@@ -91,6 +91,8 @@ def test_staff_resolves_and_coordinator_closes_on_a_phone(
     # Coordinator: records the feedback and closes it.
     page.context.clear_cookies()
     login("coordinator")
+    assert page.locator("#new-issues").is_visible()  # the triage queue on My work
+    screenshot("issue-my-work-coordinator")
     page.goto(issue_url)
     panel = open_panel(page, "confirm")
     screenshot("issue-page-coordinator-confirm")
