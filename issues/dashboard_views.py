@@ -262,7 +262,7 @@ def dashboard(request):
         (_("By district"), _("District"), _with_urls(figures.breakdown("district", period, filters, today))),
         (_("By sector"), _("Sector"), _with_urls(figures.breakdown("sector", period, filters, today))),
     ]
-    trend = _with_urls(figures.monthly_trend(period.end, filters))
+    trend = _with_urls(figures.monthly_trend(min(period.end, today), filters))
     colours = [
         ("red", _("Red: overdue"), summary["red"], issue_list_url(links["red"])),
         ("yellow", _("Yellow: behind schedule"), summary["yellow"], issue_list_url(links["yellow"])),

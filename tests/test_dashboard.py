@@ -102,8 +102,10 @@ def test_dashboard_has_no_post_forms(leader, as_user):
 
 # -- bounded queries ------------------------------------------------------------------------
 
-DASHBOARD_QUERIES = 18
-WEEKLY_QUERIES = 6
+# Measured: dashboard 18, weekly 6 (session, user, groups, the figures, the two filter
+# menus); PostgreSQL adds up to 3 for a session write (savepoint, update, release).
+DASHBOARD_QUERIES = 21
+WEEKLY_QUERIES = 9
 
 
 @pytest.mark.django_db
