@@ -10,6 +10,8 @@ from django.utils import timezone
 from enterprises.credit_code import ALPHABET, check_character
 from enterprises.models import Contact, District, Enterprise, Sector, Survey, SurveyResponse
 from issues.models import Category, Department, Issue, Source
+from issues.workdays import add_workdays
+from issues.workflow import RESPONSE_WORKDAYS
 from visits.models import Official, Visit, VisitStatus
 
 
@@ -143,4 +145,5 @@ class IssueFactory(factory.django.DjangoModelFactory):
     description = "企业反映扩建项目需要能评审批"
     category = factory.LazyFunction(category)
     raised_on = factory.LazyFunction(timezone.localdate)
+    respond_by = factory.LazyAttribute(lambda o: add_workdays(o.raised_on, RESPONSE_WORKDAYS))
     raised_by = factory.SelfAttribute("visit.created_by")
