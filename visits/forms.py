@@ -140,7 +140,7 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
         self.fields["visited_on"].label = _("Date")
 
     @property
-    def status(self) -> str:
+    def resulting_status(self) -> str:
         if self.mode == "log":
             return VisitStatus.COMPLETED
         if self.mode == "plan":
@@ -149,7 +149,7 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        status, day, today = self.status, cleaned.get("visited_on"), timezone.localdate()
+        status, day, today = self.resulting_status, cleaned.get("visited_on"), timezone.localdate()
         if day and status == VisitStatus.COMPLETED and day > today:
             self.add_error("visited_on", _("A completed visit cannot be dated in the future."))
         if day and self.mode == "plan" and day < today:

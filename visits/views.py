@@ -7,6 +7,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -102,8 +103,8 @@ def _key_enterprises():
     return Enterprise.objects.filter(is_key=True).order_by("name").only("name", "credit_code")[:DATALIST_SIZE]
 
 
-def _initial(request) -> dict:
-    initial = {}
+def _initial(request, mode: str) -> dict:
+    initial = {"visited_on": timezone.localdate()} if mode == "log" else {}
     enterprise_id = request.GET.get("enterprise", "")
     if enterprise_id.isdigit():
         enterprise = Enterprise.objects.visible_to(request.user).filter(pk=enterprise_id).first()
@@ -141,7 +142,7 @@ def _visit_values(form) -> dict:
     return {
         "enterprise": data["enterprise"],
         "visited_on": data["visited_on"],
-        "status": form.status,
+        "status": form.resulting_status,
         "lead_officials": data["lead_officials"],
         "accompanying_departments": data.get("accompanying_departments") or [],
         "topics": data.get("topics") or [],
@@ -179,7 +180,7 @@ def _create(request, mode: str):
                     messages.info(request, _("This visit was already saved; here it is."))
                 return redirect(visit)
     else:
-        form = VisitForm(initial=_initial(request), mode=mode)
+        form = VisitForm(initial=_initial(request, mode), mode=mode)
         formset = IssueFormSet(prefix=ISSUE_PREFIX) if with_issues else None
     return render(
         request,
@@ -209,7 +210,7 @@ def visit_edit(request, pk):
         formset = IssueFormSet(request.POST, prefix=ISSUE_PREFIX)
         if form.is_valid() and formset.is_valid():
             issues = formset.issues()
-            if issues and form.status != VisitStatus.COMPLETED:
+            if issues and form.resulting_status != VisitStatus.COMPLETED:
                 form.add_error("status", _("Issues can be recorded only on a completed visit."))
             else:
                 try:
