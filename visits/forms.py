@@ -125,6 +125,11 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
         self.mode = mode
         super().__init__(*args, **kwargs)
         if mode == "edit":
+            # Keep an official or department who has since been deactivated on the visit.
+            for name in ("lead_officials", "accompanying_departments"):
+                current = getattr(self.instance, name).values("pk")
+                field = self.fields[name]
+                field.queryset = field.queryset.model.objects.filter(Q(is_active=True) | Q(pk__in=current))
             self.fields["status"].choices = VisitStatus.choices
             self.fields["version"].initial = self.instance.version
             del self.fields["submission_token"]
