@@ -647,10 +647,17 @@ def change_owner(*, issue_id: int, by, owner, reason: str, expected_version: int
 
 
 def objection_deadline(issue: Issue) -> date | None:
-    """The last day the lead department may object: one working day after assignment."""
+    """The last day the lead department may object: one working day after the issue was
+    assigned to it (after the first assignment, or after an upheld objection moved it)."""
     if issue.assigned_at is None:
         return None
-    return workdays.add_workdays(timezone.localtime(issue.assigned_at).date(), OBJECTION_WORKDAYS)
+    prefetched = getattr(issue, "_prefetched_objects_cache", {}).get("objections")
+    if prefetched is not None:
+        upheld = [o.decided_at for o in prefetched if o.status == RequestStatus.APPROVED]
+    else:
+        upheld = issue.objections.filter(status=RequestStatus.APPROVED).values_list("decided_at", flat=True)
+    assigned_at = max(filter(None, [issue.assigned_at, *upheld]))
+    return workdays.add_workdays(timezone.localtime(assigned_at).date(), OBJECTION_WORKDAYS)
 
 
 @transaction.atomic
@@ -707,9 +714,9 @@ def decide_objection(
         if department is None or department.pk == issue.lead_department_id:
             raise WorkflowError({"department": _("Choose the department to reassign to.")})
         _check_owner(department, owner)
+        # assigned_at stays the first assignment: the response rate measures that.
         issue.lead_department, issue.owner = department, owner
-        issue.assigned_at = _now()
-        fields = ["lead_department", "owner", "assigned_at"]
+        fields = ["lead_department", "owner"]
         deadline_from = issue.deadline
         if deadline is not None and deadline != issue.deadline:
             issue.deadline = _check_deadline(deadline)
