@@ -4,10 +4,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 
 @login_not_required
 @never_cache
+@require_safe
 def healthz(request):
     """For the load balancer: the process answers and the database takes a query."""
     with connection.cursor() as cursor:
@@ -15,6 +17,7 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def floor(request):
     """The benchmark floor: login required, no query of its own (session and user only)."""
     return HttpResponse(f"ok {request.user.pk}", content_type="text/plain")

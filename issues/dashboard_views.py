@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from enterprises.models import District, Sector
 
@@ -241,6 +242,7 @@ def _with_urls(rows: list[figures.GroupRow]) -> list[figures.GroupRow]:
     return rows
 
 
+@require_safe
 def dashboard(request):
     _check_access(request.user)
     today = timezone.localdate()
@@ -346,6 +348,7 @@ def weekly_rows(filters: figures.Filters, today: date):
     return rows
 
 
+@require_safe
 def weekly_list(request):
     _check_access(request.user)
     today = timezone.localdate()

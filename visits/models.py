@@ -53,7 +53,7 @@ class Official(models.Model):
 
 class VisitQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Every signed-in role may read visits; who may edit is `Visit.can_edit`."""
+        """Every signed-in role may read visits; who may edit is `visits.services.can_edit`."""
         if not (user and user.is_authenticated and user.is_active):
             return self.none()
         return self

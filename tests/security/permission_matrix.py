@@ -153,12 +153,7 @@ POST_EXEMPT = {"login", "logout", "set_language", "admin:login", "admin:logout"}
 
 # Read-only pages that answer POST like GET (nothing changes: the leader test still checks
 # the data). They should refuse POST with 405 (`require_safe`); reported to their owners.
-KNOWN_POST_DEVIATIONS = {
-    "dashboard:index": "renders the dashboard for POST; should be @require_safe",
-    "dashboard:weekly": "renders the weekly list for POST; should be @require_safe",
-    "healthz": "answers POST; should be @require_safe",
-    "bench-floor": "answers POST; should be @require_safe",
-}
+KNOWN_POST_DEVIATIONS: dict[str, str] = {}
 
 
 def get_expectation(name: str) -> dict | None:
