@@ -233,6 +233,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+# Where an uploaded survey file waits between preview and confirm. With several app
+# servers behind a load balancer, point it at storage they all share.
+IMPORT_TEMP_DIR = env("IMPORT_TEMP_DIR")
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import_survey"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
