@@ -11,3 +11,10 @@ class IssuesConfig(AppConfig):
         from config import security
 
         security.connect()
+
+        # A flushed database gets its seeded reference data back (see reference_data).
+        from django.db.models.signals import post_migrate
+
+        from .reference_data import ensure
+
+        post_migrate.connect(ensure, sender=self, dispatch_uid="issues.reference_data")

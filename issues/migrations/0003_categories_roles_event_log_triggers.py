@@ -65,9 +65,10 @@ def seed(apps, schema_editor):
 
     # Permissions are normally created after all migrations; make them now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
 
     Category = apps.get_model("issues", "Category")
     for order, (code, name) in enumerate(CATEGORIES, start=1):
