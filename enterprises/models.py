@@ -131,8 +131,8 @@ class Contact(models.Model):
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("enterprise")
     )
-    name = models.CharField(_("name"), max_length=50)
-    title = models.CharField(_("title"), max_length=100, blank=True)
+    name = models.CharField(_("full name"), max_length=50)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)

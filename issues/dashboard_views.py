@@ -207,7 +207,7 @@ def _cards(summary: dict, links: dict, coverage: dict) -> list[dict]:
             "formula": _("(satisfied + 0.9 × basically satisfied) / with feedback"),
             "parts": [
                 part(_("satisfied"), "reply_satisfied"),
-                part(_("basically"), "reply_basically"),
+                part(_("basically satisfied"), "reply_basically"),
                 part(_("with feedback"), "reply_with"),
             ],
             "extra": _("satisfied only: %(share)s") % {"share": percent(summary["reply_satisfied_share"])},
@@ -220,7 +220,7 @@ def _cards(summary: dict, links: dict, coverage: dict) -> list[dict]:
             "formula": _("(satisfied + 0.9 × basically satisfied) / with feedback"),
             "parts": [
                 part(_("satisfied"), "solution_satisfied"),
-                part(_("basically"), "solution_basically"),
+                part(_("basically satisfied"), "solution_basically"),
                 part(_("with feedback"), "solution_with"),
             ],
             "extra": _("satisfied only: %(share)s") % {"share": percent(summary["solution_satisfied_share"])},

@@ -12,6 +12,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import workdays
 
@@ -43,7 +44,7 @@ class Scope(models.TextChoices):
 
 
 class Priority(models.TextChoices):
-    NORMAL = "normal", _("Normal")
+    NORMAL = "normal", pgettext_lazy("priority", "Normal")
     HIGH = "high", _("High")
     URGENT = "urgent", _("Urgent")
 
@@ -263,7 +264,7 @@ class Issue(models.Model):
     )
     raised_on = models.DateField(_("raised on"))
     # Working-day dates computed in Python when the issue changes (see `workflow`).
-    respond_by = models.DateField(_("assign by"), null=True, blank=True)
+    respond_by = models.DateField(_("respond by"), null=True, blank=True)
     due_soon_from = models.DateField(_("due soon from"), null=True, blank=True)
     stalled_from = models.DateField(_("behind schedule from"), null=True, blank=True)
     last_progress_on = models.DateField(_("last progress on"), null=True, blank=True)

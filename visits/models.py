@@ -29,8 +29,8 @@ class Topic(models.TextChoices):
 class Official(models.Model):
     """A leader or cadre who visits enterprises; may or may not have a login."""
 
-    name = models.CharField(_("name"), max_length=50)
-    title = models.CharField(_("title"), max_length=100, blank=True)
+    name = models.CharField(_("full name"), max_length=50)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
     organisation = models.CharField(_("organisation"), max_length=100, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
