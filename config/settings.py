@@ -229,6 +229,9 @@ STORAGES = {
     },
 }
 
+# Development and tests serve static files straight from static/ (no collectstatic).
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
 # --- Uploads and import ---------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
