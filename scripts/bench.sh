@@ -78,8 +78,11 @@ bench_main() {
   echo "== load"
   local status=0
   "$PY" scripts/bench.py run --url "http://127.0.0.1:$PORT" --json "${BENCH_JSON:-$WORK/bench.json}" || status=$?
-  if grep -q "Traceback" "$WORK/gunicorn.log"; then
-    echo "== gunicorn log had errors:"; grep -A12 "Traceback" "$WORK/gunicorn.log" | head -60
+  if grep -q "Traceback\|WORKER TIMEOUT" "$WORK/gunicorn.log"; then
+    echo "== gunicorn log: $(grep -c 'WORKER TIMEOUT' "$WORK/gunicorn.log" || true) worker timeouts; exceptions:"
+    grep -E '^[A-Za-z_.]+(Error|Exception|Exit)\b|WORKER TIMEOUT' "$WORK/gunicorn.log" | sort | uniq -c | sort -rn | head -10
+    cp "$WORK/gunicorn.log" "${BENCH_GUNICORN_LOG:-/tmp/bench-gunicorn.log}"
+    echo "   full log: ${BENCH_GUNICORN_LOG:-/tmp/bench-gunicorn.log}"
   fi
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
     echo "kept: DATABASE_URL=$DATABASE_URL  gunicorn pid $GUNICORN_PID on port $PORT  work dir $WORK"
