@@ -128,6 +128,9 @@ if env("DATABASE_REPLICA_URL"):
         env("DATABASE_REPLICA_URL"), conn_max_age=60, conn_health_checks=True
     )
 
+# Dashboard reads go to the replica when DATABASE_REPLICA_URL is set; harmless without it.
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication ---------------------------------------------------------------------
@@ -250,6 +253,8 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "visit-tracker@localhost")
+# The app's address as users reach it, for links in reminder emails (e.g. https://visits.example.gov.cn).
+SITE_URL = env("SITE_URL")
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

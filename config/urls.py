@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -24,3 +26,9 @@ urlpatterns = [
     path("healthz", project_views.healthz, name="healthz"),
     path("bench/floor", project_views.floor, name="bench-floor"),
 ]
+
+# `make bench` compares our issue changelist with a default ModelAdmin over the same data.
+if os.environ.get("BENCH_DEFAULT_ADMIN") == "1":
+    from config.bench_admin import default_admin_site
+
+    urlpatterns.append(path("bench-admin/", default_admin_site.urls))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from config.db_router import reads_from_replica
 from enterprises.models import District, Sector
 
 from . import figures
@@ -243,6 +244,7 @@ def _with_urls(rows: list[figures.GroupRow]) -> list[figures.GroupRow]:
 
 
 @require_safe
+@reads_from_replica
 def dashboard(request):
     _check_access(request.user)
     today = timezone.localdate()
@@ -349,6 +351,7 @@ def weekly_rows(filters: figures.Filters, today: date):
 
 
 @require_safe
+@reads_from_replica
 def weekly_list(request):
     _check_access(request.user)
     today = timezone.localdate()

@@ -294,6 +294,17 @@ class Issue(models.Model):
             models.Index(fields=["deadline"]),
             models.Index(fields=["due_soon_from"]),
             models.Index(fields=["stalled_from"]),
+            # The default order of lists and the admin changelist.
+            models.Index(fields=["-raised_on", "-id"], name="issue_raised_order"),
+            # Period figures select by the day something happened.
+            models.Index(fields=["resolved_at"], name="issue_resolved_at"),
+            models.Index(fields=["closed_at"], name="issue_closed_at"),
+            # Supervision works on the ~10 % of issues being handled.
+            models.Index(
+                fields=["deadline", "id"],
+                condition=Q(status__in=["assigned", "in_progress"]),
+                name="issue_active_deadline",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=Status.values), name="issue_status_valid"),

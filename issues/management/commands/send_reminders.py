@@ -26,7 +26,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--base-url",
-            default=getattr(settings, "SITE_URL", ""),
+            default=settings.SITE_URL,
             help="Prefix for links in the messages, e.g. https://visits.example.gov.cn",
         )
 
