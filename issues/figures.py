@@ -171,6 +171,20 @@ def q_timestamp_in(field_name: str, period: Period) -> Q:
     return Q(**{f"{field_name}__gte": period.start_at, f"{field_name}__lt": period.end_before})
 
 
+def q_relevant(period: Period) -> Q:
+    """Issues any period figure can count: something happened to them in the period, or
+    they are open now. Every counted condition implies this, so adding it changes no
+    number; it lets the database read a few indexes instead of every issue ever raised."""
+    return (
+        q_raised_in(period)
+        | q_timestamp_in("assigned_at", period)
+        | q_timestamp_in("resolved_at", period)
+        | q_timestamp_in("closed_at", period)
+        | Q(contacted_on__gte=period.start, contacted_on__lte=period.end)
+        | q_open()
+    )
+
+
 def q_responded_in_time() -> Q:
     """Triaged (assigned, or closed unassigned) on or before respond_by."""
     return Q(respond_by__isnull=False) & Q(LessThanOrEqual(responded_on(), F("respond_by")))
@@ -326,7 +340,7 @@ def summary(period: Period, filters: Filters, today: date | None = None) -> dict
         counts[f"{kind}_basically"] = contacted & Q(**{name: Satisfaction.BASICALLY_SATISFIED})
     aggregates = {key: Count("pk", filter=q) for key, q in counts.items()}
     aggregates["avg_days"] = Avg(days_to_resolve, filter=resolved_in & q_resolved_judged())
-    qs = Issue.objects.using(database_alias()).filter(filters.issue_q())
+    qs = Issue.objects.using(database_alias()).filter(filters.issue_q(), q_relevant(period))
     row = qs.aggregate(**aggregates)
     row["avg_days"] = _days(row["avg_days"])
     row["response_rate"] = rate(row["response_in_time"], row["response_due"])
@@ -467,7 +481,7 @@ def league_table(period: Period, filters: Filters, today: date | None = None) ->
     alias = database_alias()
     grouped = (
         Issue.objects.using(alias)
-        .filter(filters.issue_q(), lead_department__isnull=False)
+        .filter(filters.issue_q(), q_relevant(period), lead_department__isnull=False)
         .values("lead_department")
         .annotate(**{key: Count("pk", filter=q) for key, q in counts.items()})
         .order_by()
@@ -532,7 +546,7 @@ def breakdown(by: str, period: Period, filters: Filters, today: date | None = No
     values = [group_field] + ([label_field] if label_field else [])
     grouped = (
         Issue.objects.using(database_alias())
-        .filter(filters.issue_q())
+        .filter(filters.issue_q(), q_relevant(period))
         .values(*values)
         .annotate(**{key: Count("pk", filter=q) for key, q in counts.items()})
         .order_by(*values)

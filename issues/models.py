@@ -299,6 +299,8 @@ class Issue(models.Model):
             # Period figures select by the day something happened.
             models.Index(fields=["resolved_at"], name="issue_resolved_at"),
             models.Index(fields=["closed_at"], name="issue_closed_at"),
+            models.Index(fields=["assigned_at"], name="issue_assigned_at"),
+            models.Index(fields=["contacted_on"], name="issue_contacted_on"),
             # Supervision works on the ~10 % of issues being handled.
             models.Index(
                 fields=["deadline", "id"],
