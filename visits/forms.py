@@ -15,6 +15,24 @@ from issues.models import Category, Department
 from .models import Official, Topic, Visit, VisitStatus
 
 CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
+BIGINT_MAX = 2**63 - 1
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids outside the database's integer range before querying: Django guards a
+    single id lookup against that (#27397) but not `pk__in`, and SQLite then raises
+    OverflowError (a 500) on a forged id such as 99999999999999999999."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not text.isdigit() or int(text) > BIGINT_MAX:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 ISSUE_ROWS_WITHOUT_JS = 3
 
 
@@ -86,12 +104,12 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
             attrs={"list": "enterprise-options", "autocomplete": "off", "data-lookup": "enterprise"}
         ),
     )
-    lead_officials = forms.ModelMultipleChoiceField(
+    lead_officials = IdMultipleChoiceField(
         queryset=Official.objects.filter(is_active=True).order_by("name"),
         widget=forms.CheckboxSelectMultiple,
         label=_("Lead officials"),
     )
-    accompanying_departments = forms.ModelMultipleChoiceField(
+    accompanying_departments = IdMultipleChoiceField(
         queryset=Department.objects.filter(is_active=True).order_by("name"),
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -227,4 +245,6 @@ IssueFormSet = forms.formset_factory(
     can_delete=True,
     max_num=50,
     validate_max=True,
+    # A forged TOTAL_FORMS of 100000000 would otherwise build and re-render 1,000 rows.
+    absolute_max=51,
 )
