@@ -1,13 +1,16 @@
 """Enterprise list and enterprise page, plus the small search the visit form uses."""
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from issues.models import Issue
+from issues.models import OPEN_STATUSES, Issue, Status
 from issues.permissions import can_raise_issues
 from visits.models import Official, Visit, VisitStatus
 
@@ -60,11 +63,21 @@ def enterprise_list(request):
     )
 
 
+# The enterprise page shows every open issue (an enterprise has a handful) but only the
+# latest of its visits and closed issues: the busiest enterprise of a province has hundreds.
+RECENT_LIMIT = 20
+
+
 @require_GET
 def enterprise_detail(request, pk):
+    visible_issues = Issue.objects.visible_to(request.user)
+    closed_issues = visible_issues.filter(enterprise=OuterRef("pk"), status=Status.CLOSED)
     enterprise = get_object_or_404(
-        Enterprise.objects.visible_to(request.user).select_related(
-            "district", "liaison_leader", "liaison_department"
+        Enterprise.objects.visible_to(request.user)
+        .select_related("district", "liaison_leader", "liaison_department")
+        .annotate(
+            visit_count=_count(Visit.objects.filter(enterprise=OuterRef("pk"))),
+            closed_issue_count=_count(closed_issues),
         ),
         pk=pk,
     )
@@ -75,15 +88,15 @@ def enterprise_detail(request, pk):
     visits = list(
         enterprise.visits.order_by("-visited_on", "-id").prefetch_related(
             Prefetch("lead_officials", queryset=Official.objects.order_by("name"))
-        )
+        )[:RECENT_LIMIT]
     )
-    issues = list(
-        Issue.objects.visible_to(request.user)
-        .filter(enterprise=enterprise)
+    issues = (
+        visible_issues.filter(enterprise=enterprise)
         .with_colour()
         .select_related("category", "lead_department")
-        .order_by("closed_at", "deadline", "-raised_on", "-id")
     )
+    open_issues = list(issues.open().order_by(F("deadline").asc(nulls_last=True), "-raised_on", "-id"))
+    recent_closed = list(issues.filter(status=Status.CLOSED).order_by("-closed_at", "-id")[:RECENT_LIMIT])
     return render(
         request,
         "enterprises/enterprise_detail.html",
@@ -92,8 +105,17 @@ def enterprise_detail(request, pk):
             "contacts": contacts,
             "survey_response": survey_response,
             "visits": visits,
-            "issues": issues,
-            "open_issue_count": sum(1 for i in issues if i.is_open),
+            "visit_count": enterprise.visit_count,
+            "visits_url": f"{reverse('visits:list')}?{urlencode({'enterprise': enterprise.pk})}",
+            "open_issues": open_issues,
+            "open_issue_count": len(open_issues),
+            "closed_issues": recent_closed,
+            "closed_issue_count": enterprise.closed_issue_count,
+            "closed_issues_url": f"{reverse('issues:list')}?"
+            + urlencode({"enterprise": enterprise.pk, "status": Status.CLOSED}),
+            "open_issues_url": f"{reverse('issues:list')}?"
+            + urlencode({"enterprise": enterprise.pk, "status": list(OPEN_STATUSES)}, doseq=True),
+            "recent_limit": RECENT_LIMIT,
             "may_log_visits": can_raise_issues(request.user),
         },
     )

@@ -223,6 +223,64 @@ def test_detail_lists_only_issues_the_user_may_see(client, official, staff_a, le
     }
 
 
+def test_detail_shows_all_open_issues_and_the_latest_visits_and_closed_issues(as_user, coordinator, dept_a):
+    """A busy enterprise: every open issue, the latest 20 visits and closed issues, links to all."""
+    enterprise = EnterpriseFactory()
+    today = timezone.localdate()
+    visits = [
+        VisitFactory(enterprise=enterprise, visited_on=today - timedelta(days=i), summary=f"走访纪要{i:02d}")
+        for i in range(23)
+    ]
+    closed = []
+    for i in range(22):
+        issue = IssueFactory(enterprise=enterprise, visit=visits[0], title=f"已办结问题{i:02d}")
+        workflow.close(issue_id=issue.pk, by=coordinator, outcome="duplicate", reason="重复")
+        closed.append(issue)
+    # the oldest closed ones first: closed_at orders the list
+    for i, issue in enumerate(closed):
+        type(issue).objects.filter(pk=issue.pk).update(closed_at=timezone.now() - timedelta(days=30 - i))
+    open_issues = [
+        IssueFactory(enterprise=enterprise, visit=visits[0], title=f"待办问题{i:02d}") for i in range(3)
+    ]
+    workflow.assign(
+        issue_id=open_issues[0].pk, by=coordinator, department=dept_a, deadline=today + timedelta(days=9)
+    )
+
+    response = as_user(coordinator).get(detail(enterprise))
+    body = response.content.decode()
+    assert [i.pk for i in response.context["open_issues"]] == [
+        open_issues[0].pk,
+        open_issues[2].pk,
+        open_issues[1].pk,
+    ]
+    assert all(f"待办问题{i:02d}" in body for i in range(3))
+    # visits: the latest 20 (days 0..19), a count of all and a link to all of them
+    assert [v.pk for v in response.context["visits"]] == [v.pk for v in visits[:20]]
+    assert "走访纪要19" in body and "走访纪要20" not in body
+    assert response.context["visit_count"] == 23
+    visits_url = f"{reverse('visits:list')}?enterprise={enterprise.pk}"
+    assert f'href="{visits_url}"' in body
+    # closed issues: the 20 closed most recently (21 down to 2), count and link
+    assert [i.pk for i in response.context["closed_issues"]] == [i.pk for i in reversed(closed[2:])]
+    assert "已办结问题02" in body and "已办结问题01" not in body
+    assert response.context["closed_issue_count"] == 22
+    closed_url = f"{reverse('issues:list')}?enterprise={enterprise.pk}&amp;status=closed"
+    assert f'href="{closed_url}"' in body
+    # the link shows exactly the counted rows
+    listed = as_user(coordinator).get(
+        reverse("issues:list"), {"enterprise": enterprise.pk, "status": "closed"}
+    )
+    assert listed.context["page"].paginator.count == 22
+
+
+def test_detail_without_more_has_no_see_all_links(as_user, coordinator):
+    enterprise = EnterpriseFactory()
+    VisitFactory(enterprise=enterprise)
+    body = as_user(coordinator).get(detail(enterprise)).content.decode()
+    assert 'id="all-visits"' not in body and 'id="all-closed-issues"' not in body
+    assert "No closed issues you can see." in body or "closed-issues" in body
+
+
 @pytest.mark.parametrize(
     ("role", "may_log"), [("official", True), ("coordinator", True), ("leader", False), ("staff_a", False)]
 )
@@ -281,7 +339,9 @@ def _populate(n: int, official, coordinator, dept_a):
 
 
 LIST_QUERIES = 10  # measured: 9 (10 for department staff: their department ids), at 5 and 60
-DETAIL_QUERIES = 10  # measured: 9 (10 for department staff), at 5 and 60
+DETAIL_QUERIES = (
+    11  # measured: 10 (11 for department staff), at 5 and 60: open and closed issues are two lists
+)
 
 
 @pytest.mark.parametrize("n", [5, 60])
