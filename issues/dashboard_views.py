@@ -10,11 +10,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, OuterRef, Subquery
+from django.core.paginator import Paginator
+from django.db.models import Count, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
@@ -23,7 +26,7 @@ from config.db_router import reads_from_replica
 from enterprises.models import District, Sector
 
 from . import figures
-from .models import Department, Issue, IssueEvent
+from .models import ACTIVE_STATUSES, OPEN_STATUSES, Colour, Department, Issue, IssueEvent, Status
 from .roles import sees_everything
 from .spreadsheet import xlsx_response
 
@@ -321,33 +324,244 @@ def figures_calendar_note(period: figures.Period) -> bool:
 
 # -- weekly list ---------------------------------------------------------------------------
 
+# The printed list stays a few pages long at province scale (DESIGN §5; issue 7): a
+# summary per department, then the supervision list (red and yellow issues) with at most
+# this many rows per department; a department's whole open list is one filter away.
+WEEKLY_ROWS_PER_DEPARTMENT = 30
+# A department's full open list, page by page.
+WEEKLY_PAGE_SIZE = 50
+# The spreadsheet has no per-department cap, but it has this one.
+WEEKLY_XLSX_MAX_ROWS = 10_000
 
-def weekly_rows(filters: figures.Filters, today: date):
-    """Open issues (enterprise and common) by lead department, unassigned first, then by
-    deadline; each with its latest note from the event log, in ONE query (subqueries)."""
-    latest = IssueEvent.objects.filter(issue=OuterRef("pk")).exclude(note="").order_by("-at", "-id")
-    qs = (
-        Issue.objects.using(figures.database_alias())
-        .open()
-        .with_colour(today)
-        .select_related("enterprise", "lead_department", "owner", "category")
-        .annotate(
-            latest_note=Subquery(latest.values("note")[:1]),
-            latest_note_at=Subquery(latest.values("at")[:1]),
-        )
-        .order_by(F("lead_department__name").asc(nulls_first=True), F("deadline").asc(nulls_last=True), "id")
-    )
+
+def _weekly_base(filters: figures.Filters):
+    """Open issues (enterprise and common ones) under the weekly list's filters."""
+    qs = Issue.objects.using(figures.database_alias()).open()
     if filters.district:
         qs = qs.filter(enterprise__district_id=filters.district)
     if filters.sector:
         qs = qs.filter(enterprise__sector=filters.sector)
     if filters.department:
         qs = qs.filter(lead_department_id=filters.department)
+    return qs
+
+
+def _supervised(today: date) -> Q:
+    """Red (overdue) or yellow (behind schedule): the supervision list (督办清单)."""
+    return Q(status__in=ACTIVE_STATUSES) & (Q(deadline__lt=today) | Q(stalled_from__lte=today))
+
+
+def _latest_note(qs):
+    latest = IssueEvent.objects.filter(issue=OuterRef("pk")).exclude(note="").order_by("-at", "-id")
+    return qs.annotate(
+        latest_note=Subquery(latest.values("note")[:1]),
+        latest_note_at=Subquery(latest.values("at")[:1]),
+    )
+
+
+WEEKLY_ORDER = (F("lead_department__name").asc(nulls_first=True), F("deadline").asc(nulls_last=True), "id")
+
+
+def _list_url(params: dict) -> str:
+    return f"{reverse('issues:list')}?{urlencode(params, doseq=True)}"
+
+
+def weekly_summary(filters: figures.Filters, today: date) -> list[dict]:
+    """Open, red, yellow and blue issues per lead department (unassigned first), in ONE
+    grouped query; every count links to the issue list showing those rows."""
+    active = Q(status__in=ACTIVE_STATUSES)
+    not_late = Q(deadline__gte=today)
+    rows = (
+        _weekly_base(filters)
+        .order_by()
+        .values("lead_department", "lead_department__name")
+        .annotate(
+            open=Count("id"),
+            red=Count("id", filter=active & Q(deadline__lt=today)),
+            yellow=Count("id", filter=active & not_late & Q(stalled_from__lte=today)),
+            blue=Count(
+                "id",
+                filter=active
+                & not_late
+                & Q(due_soon_from__lte=today)
+                & (Q(stalled_from__isnull=True) | Q(stalled_from__gt=today)),
+            ),
+        )
+        .order_by(F("lead_department__name").asc(nulls_first=True))
+    )
+    common = {}
+    if filters.district:
+        common["district"] = filters.district
+    if filters.sector:
+        common["sector"] = filters.sector
+    summary = []
+    for row in rows:
+        dept = row["lead_department"]
+        # Open and unassigned means new (a department is assigned with the first step).
+        where = {**common, "department": dept} if dept else {**common, "status": Status.NEW}
+        row["name"] = row["lead_department__name"]
+        row["supervised"] = row["red"] + row["yellow"]
+        row["urls"] = {
+            "open": _list_url({**where, "status": list(OPEN_STATUSES)} if dept else where),
+            "red": _list_url({**where, "colour": Colour.RED}) if dept else "",
+            "yellow": _list_url({**where, "colour": Colour.YELLOW}) if dept else "",
+            "blue": _list_url({**where, "colour": Colour.BLUE}) if dept else "",
+            "supervised": _list_url({**where, "status": list(ACTIVE_STATUSES), "ordering": "colour"})
+            if dept
+            else "",
+        }
+        summary.append(row)
+    return summary
+
+
+def weekly_rows(filters: figures.Filters, today: date, per_department: int = WEEKLY_ROWS_PER_DEPARTMENT):
+    """The supervision list: red and yellow issues by lead department, most overdue first,
+    at most `per_department` of each department; each with its latest note from the event
+    log. Two queries whatever the data size (the ranked ids, then those rows)."""
+    ranked = (
+        _weekly_base(filters)
+        .filter(_supervised(today))
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=F("lead_department"), order_by=[F("deadline").asc(), F("id").asc()]
+            )
+        )
+        .filter(rank__lte=per_department)
+        .values_list("pk", flat=True)
+    )
+    return _rows(Issue.objects.using(figures.database_alias()).filter(pk__in=list(ranked)), today)
+
+
+def _rows(qs, today: date) -> list:
+    qs = (
+        _latest_note(qs.with_colour(today))
+        .select_related("enterprise", "lead_department")
+        .only(
+            "id",
+            "title",
+            "status",
+            "deadline",
+            "stalled_from",
+            "due_soon_from",
+            "enterprise__id",
+            "enterprise__name",
+            "lead_department__id",
+            "lead_department__name",
+        )
+        .order_by(*WEEKLY_ORDER)
+    )
     rows = list(qs)
+    # Resolved here once, not by template tags on every row (a list of ~1,000 rows).
+    detail_url = reverse("issues:detail", args=[0])[:-2]  # ".../issues/0/" -> ".../issues/"
+    statuses = dict(Status.choices)
     for issue in rows:
         issue.days_late = issue.days_overdue(today)
         issue.colour_label = _colour_label(issue.colour)
+        issue.url = f"{detail_url}{issue.pk}/"
+        issue.status_label = statuses.get(issue.status, issue.status)
+        issue.deadline_text = issue.deadline.isoformat() if issue.deadline else "—"
+        issue.note_date = (
+            timezone.localtime(issue.latest_note_at).date().isoformat() if issue.latest_note_at else ""
+        )
+        issue.note_text = Truncator(issue.latest_note or "").chars(200)
     return rows
+
+
+def weekly_xlsx_rows(filters: figures.Filters, today: date, limit: int = WEEKLY_XLSX_MAX_ROWS) -> list[dict]:
+    """The spreadsheet's rows as dicts (no model instances): the supervision list, or a
+    department's whole open list; at most `limit` + 1 (one more tells it was capped)."""
+    qs = _weekly_base(filters)
+    if not filters.department:
+        qs = qs.filter(_supervised(today))
+    return list(
+        _latest_note(qs.with_colour(today))
+        .order_by(*WEEKLY_ORDER)
+        .values(
+            "id",
+            "title",
+            "status",
+            "deadline",
+            "colour",
+            "latest_note",
+            "latest_note_at",
+            "lead_department__name",
+            "enterprise__name",
+        )[: limit + 1]
+    )
+
+
+def weekly_xlsx(
+    filters: figures.Filters, today: date, summary: list[dict], limit: int = WEEKLY_XLSX_MAX_ROWS
+):
+    statuses = dict(Status.choices)
+    rows = weekly_xlsx_rows(filters, today, limit)
+    capped = len(rows) > limit
+    header = [
+        _g("Lead department"),
+        _g("No."),
+        _g("Enterprise"),
+        _g("Title"),
+        _g("Status"),
+        _g("Deadline"),
+        _g("Days overdue"),
+        _g("Colour"),
+        _g("Latest progress"),
+        _g("Progress date"),
+    ]
+    data = []
+    for row in rows[:limit]:
+        late = row["colour"] == Colour.RED and row["deadline"] is not None
+        data.append(
+            [
+                row["lead_department__name"] or _g("Not yet assigned"),
+                row["id"],
+                row["enterprise__name"] or _g("Common issue"),
+                row["title"],
+                str(statuses.get(row["status"], row["status"])),
+                row["deadline"],
+                (today - row["deadline"]).days if late else 0,
+                _colour_label(row["colour"]),
+                row["latest_note"] or "",
+                timezone.localtime(row["latest_note_at"]).date() if row["latest_note_at"] else None,
+            ]
+        )
+    if capped:
+        data.append(
+            [
+                _g("Only the first %(n)s rows are listed: filter by department or district for the rest.")
+                % {"n": limit}
+            ]
+        )
+    summary_header = [_g("Lead department"), _g("Open"), _g("Red"), _g("Yellow"), _g("Blue")]
+    summary_data = [
+        [r["name"] or _g("Not yet assigned"), r["open"], r["red"], r["yellow"], r["blue"]] for r in summary
+    ]
+    filename = _g("weekly-list-%(date)s.xlsx") % {"date": today.isoformat()}
+    return xlsx_response(
+        filename,
+        [(_g("Weekly list"), header, data), (_g("By department"), summary_header, summary_data)],
+    )
+
+
+def _groups(rows: list, summary: list[dict], department_view: bool) -> list[dict]:
+    by_department = {r["lead_department"]: r for r in summary}
+    groups = []
+    for department, issues in groupby(rows, key=lambda issue: issue.lead_department):
+        issues = list(issues)
+        counts = by_department.get(department.pk if department else None, {})
+        total = counts.get("open", len(issues)) if department_view else counts.get("supervised", len(issues))
+        groups.append(
+            {
+                "department": department,
+                "issues": issues,
+                "overdue": counts.get("red", 0),
+                "behind": counts.get("yellow", 0),
+                "total": total,
+                "more": 0 if department_view else max(0, total - len(issues)),
+                "more_url": counts.get("urls", {}).get("supervised", ""),
+            }
+        )
+    return groups
 
 
 @require_safe
@@ -357,56 +571,43 @@ def weekly_list(request):
     today = timezone.localdate()
     form = DashboardFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else figures.Filters()
-    rows = weekly_rows(filters, today)
+    summary = weekly_summary(filters, today)
     if request.GET.get("format") == "xlsx":
-        header = [
-            _g("Lead department"),
-            _g("No."),
-            _g("Enterprise"),
-            _g("Title"),
-            _g("Status"),
-            _g("Deadline"),
-            _g("Days overdue"),
-            _g("Colour"),
-            _g("Latest progress"),
-            _g("Progress date"),
-        ]
-        data = [
-            [
-                issue.lead_department.name if issue.lead_department else _g("Not yet assigned"),
-                issue.pk,
-                issue.enterprise.name if issue.enterprise else _g("Common issue"),
-                issue.title,
-                issue.get_status_display(),
-                issue.deadline,
-                issue.days_late,
-                issue.colour_label,
-                issue.latest_note or "",
-                timezone.localtime(issue.latest_note_at).date() if issue.latest_note_at else None,
-            ]
-            for issue in rows
-        ]
-        filename = _g("weekly-list-%(date)s.xlsx") % {"date": today.isoformat()}
-        return xlsx_response(filename, [(_g("Weekly list"), header, data)])
-    groups = []
-    for department, issues in groupby(rows, key=lambda issue: issue.lead_department):
-        issues = list(issues)
-        groups.append(
-            {
-                "department": department,
-                "issues": issues,
-                "overdue": sum(1 for i in issues if i.colour == "red"),
-            }
+        return weekly_xlsx(filters, today, summary)
+    page = None
+    if filters.department:
+        # One department: its whole open list, a page at a time.
+        ordered = (
+            _weekly_base(filters)
+            .order_by(F("deadline").asc(nulls_last=True), "id")
+            .values_list("pk", flat=True)
         )
+        page = Paginator(ordered, WEEKLY_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = _rows(
+            Issue.objects.using(figures.database_alias()).filter(pk__in=list(page.object_list)), today
+        )
+    else:
+        rows = weekly_rows(filters, today)
     query = request.GET.copy()
+    query.pop("page", None)
+    page_query = query.urlencode()
     query["format"] = "xlsx"
+    totals = {key: sum(r[key] for r in summary) for key in ("open", "red", "yellow", "blue")}
     context = {
         "form": form,
         "filter_fields": [form["district"], form["sector"], form["department"]],
-        "groups": groups,
-        "total": len(rows),
+        "summary": summary,
+        "totals": totals,
+        "groups": _groups(rows, summary, department_view=bool(filters.department)),
+        "department_view": bool(filters.department),
+        "page": page,
+        "page_query": page_query,
+        "shown": len(rows),
+        "total": totals["open"],
+        "per_department": WEEKLY_ROWS_PER_DEPARTMENT,
         "today": today,
         "xlsx_url": f"{request.path}?{query.urlencode()}",
+        "xlsx_max_rows": WEEKLY_XLSX_MAX_ROWS,
     }
     return render(request, "dashboard/weekly.html", context)
 

@@ -102,10 +102,11 @@ def test_dashboard_has_no_post_forms(leader, as_user):
 
 # -- bounded queries ------------------------------------------------------------------------
 
-# Measured: dashboard 18, weekly 6 (session, user, groups, the figures, the two filter
-# menus); PostgreSQL adds up to 3 for a session write (savepoint, update, release).
+# Measured: dashboard 18; weekly 8 (session, user, groups, the summary, the ranked ids,
+# the rows, the two filter menus), 10 for one department (+ its count and page of ids),
+# XLSX 5; PostgreSQL adds up to 3 for a session write (savepoint, update, release).
 DASHBOARD_QUERIES = 21
-WEEKLY_QUERIES = 9
+WEEKLY_QUERIES = 13
 
 
 @pytest.mark.django_db
@@ -133,6 +134,10 @@ def test_weekly_query_count_is_constant(n, leader, dept_a, dept_b, as_user, djan
         assert client.get(reverse("dashboard:weekly")).status_code == 200
     with django_assert_max_num_queries(WEEKLY_QUERIES):
         assert client.get(reverse("dashboard:weekly"), {"format": "xlsx"}).status_code == 200
+    with django_assert_max_num_queries(WEEKLY_QUERIES):
+        assert (
+            client.get(reverse("dashboard:weekly"), {"department": dept_a.pk, "page": 2}).status_code == 200
+        )
 
 
 # -- the weekly list ------------------------------------------------------------------------
@@ -173,44 +178,177 @@ def weekly(coordinator, dept_a, dept_b):
     return {"late": late, "tax": tax, "new": new, "common": common, "done": done}
 
 
+def _summary(response) -> dict:
+    return {row["lead_department"]: row for row in response.context["summary"]}
+
+
 @pytest.mark.django_db
-def test_weekly_list_groups_open_issues_by_department(weekly, leader, as_user, dept_a, dept_b):
+def test_weekly_list_summary_and_supervision_list(weekly, leader, as_user, dept_a, dept_b):
     response = as_user(leader).get(reverse("dashboard:weekly"))
     html = response.content.decode()
+    # the summary: every open issue counted, unassigned first, then 市发展改革委, 市税务局 (by name)
+    summary = response.context["summary"]
+    assert [row["lead_department"] for row in summary] == [None, dept_a.pk, dept_b.pk]
+    counts = {r["lead_department"]: (r["open"], r["red"], r["yellow"], r["blue"]) for r in summary}
+    assert counts == {None: (2, 0, 0, 0), dept_a.pk: (1, 1, 0, 0), dept_b.pk: (1, 0, 0, 0)}
+    assert 'id="weekly-summary"' in html
+    # the detailed rows: the supervision list (red and yellow), here the one overdue issue
     groups = response.context["groups"]
-    # Unassigned first (the new one and the common one), then 市发展改革委, 市税务局 (by name)
-    assert [g["department"] for g in groups] == [None, dept_a, dept_b]
-    assert {i.pk for i in groups[0]["issues"]} == {weekly["new"].pk, weekly["common"].pk}
-    assert [i.pk for i in groups[1]["issues"]] == [weekly["late"].pk]
-    assert groups[1]["overdue"] == 1 and groups[1]["issues"][0].days_late == 4
-    # the closed (solved on the spot) issue is not on a list of open issues
+    assert [g["department"] for g in groups] == [dept_a]
+    assert [i.pk for i in groups[0]["issues"]] == [weekly["late"].pk]
+    assert groups[0]["overdue"] == 1 and groups[0]["issues"][0].days_late == 4 and groups[0]["more"] == 0
+    assert "码头用地审批" in html and "出口退税进度" not in html
+    # the closed (solved on the spot) issue is on no list of open issues
     assert "现场解决的问题" not in html
     # latest progress note, escaped
     assert "方案已报审" in html and "已与规划部门会商" not in html
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-    assert "共性问题" in html or "Common issue" in html or "common" in html.lower()
-    assert 'class="weekly-group' in html
+    assert "=HYPERLINK(&quot;http://x&quot;)" in html
+    assert 'class="weekly-group' in html and "app/print.css" in html
 
 
 @pytest.mark.django_db
-def test_weekly_list_xlsx(weekly, leader, as_user):
+def test_weekly_summary_counts_link_to_lists_of_that_many(weekly, leader, as_user, dept_a):
+    client = as_user(leader)
+    response = client.get(reverse("dashboard:weekly"))
+    checked = 0
+    for row in response.context["summary"]:
+        for key in ("open", "red", "yellow", "blue"):
+            url = row["urls"][key]
+            if not url:
+                continue
+            listed = client.get(url)
+            assert listed.status_code == 200
+            assert listed.context["page"].paginator.count == row[key], (row["name"], key, url)
+            assert f'href="{url.replace("&", "&amp;")}"' in response.content.decode() or row[key] == 0
+            checked += 1
+    assert checked >= 6
+
+
+@pytest.mark.django_db
+def test_weekly_list_escapes_titles(coordinator, leader, as_user, dept_a):
+    issue = workflow.raise_issue(
+        by=coordinator,
+        enterprise=EnterpriseFactory(),
+        title="<script>alert(1)</script>招工难",
+        category=category(),
+        source=Source.OTHER,
+    )
+    workflow.assign(issue_id=issue.pk, by=coordinator, department=dept_a, deadline=timezone.localdate())
+    Issue.objects.filter(pk=issue.pk).update(deadline=timezone.localdate() - timedelta(days=1))
+    html = as_user(leader).get(reverse("dashboard:weekly")).content.decode()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;招工难" in html
+
+
+def overdue_issues(n: int, department, *, overdue: bool = True) -> list[Issue]:
+    """n assigned issues of one department, overdue (red) or on track, in bulk."""
+    enterprise = EnterpriseFactory()
+    today = timezone.localdate()
+    cat = category()
+    return Issue.objects.bulk_create(
+        Issue(
+            enterprise=enterprise,
+            source=Source.OTHER,
+            title=f"{'逾期' if overdue else '正常'}问题{i:03d}",
+            category=cat,
+            status=Status.ASSIGNED,
+            lead_department=department,
+            raised_on=today - timedelta(days=60),
+            respond_by=today - timedelta(days=58),
+            assigned_at=timezone.now() - timedelta(days=50),
+            deadline=today + (timedelta(days=-1 - i) if overdue else timedelta(days=20 + i)),
+            original_deadline=today + timedelta(days=5),
+        )
+        for i in range(n)
+    )
+
+
+@pytest.mark.django_db
+def test_weekly_list_caps_each_department_and_links_to_the_rest(leader, as_user, dept_a, dept_b):
+    late = overdue_issues(35, dept_a)
+    overdue_issues(3, dept_b)
+    overdue_issues(4, dept_b, overdue=False)
+    client = as_user(leader)
+    response = client.get(reverse("dashboard:weekly"))
+    groups = {g["department"]: g for g in response.context["groups"]}
+    # most overdue first, 30 of 35; the other 5 one click away
+    assert [i.pk for i in groups[dept_a]["issues"]] == [i.pk for i in reversed(late)][:30]
+    assert groups[dept_a]["total"] == 35 and groups[dept_a]["more"] == 5
+    assert "5 more red or yellow issues in the issue list" in response.content.decode()
+    more = client.get(groups[dept_a]["more_url"])
+    assert more.context["page"].paginator.count == 35
+    assert len(groups[dept_b]["issues"]) == 3 and groups[dept_b]["more"] == 0
+    assert _summary(response)[dept_b.pk]["open"] == 7
+
+
+@pytest.mark.django_db
+def test_weekly_list_department_shows_its_whole_open_list_by_page(leader, as_user, dept_a, dept_b):
+    overdue_issues(30, dept_a)
+    overdue_issues(30, dept_a, overdue=False)
+    overdue_issues(5, dept_b)
+    client = as_user(leader)
+    first = client.get(reverse("dashboard:weekly"), {"department": dept_a.pk})
+    assert [g["department"] for g in first.context["groups"]] == [dept_a]
+    assert len(first.context["groups"][0]["issues"]) == 50
+    assert first.context["groups"][0]["total"] == 60
+    assert first.context["page"].paginator.num_pages == 2
+    assert f"department={dept_a.pk}&amp;page=2" in first.content.decode()
+    second = client.get(reverse("dashboard:weekly"), {"department": dept_a.pk, "page": 2})
+    issues = second.context["groups"][0]["issues"]
+    assert len(issues) == 10 and all(i.colour == "" for i in issues)  # the on-track ones, last
+    assert [r["lead_department"] for r in second.context["summary"]] == [dept_a.pk]
+
+
+@pytest.mark.django_db
+def test_weekly_list_xlsx(weekly, leader, as_user, dept_b):
     response = as_user(leader).get(reverse("dashboard:weekly"), {"format": "xlsx"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 1 + 4  # header + new, common, late, tax
-    late = next(r for r in rows if r[1] == weekly["late"].pk)
-    assert late[0] == "市发展改革委" and late[3] == "码头用地审批" and late[6] == 4
+    assert len(rows) == 1 + 1  # header + the supervision list: the overdue one
+    late = rows[1]
+    assert late[1] == weekly["late"].pk
+    assert (
+        late[0] == "市发展改革委"
+        and late[3] == "码头用地审批"
+        and late[6] == 4
+        and late[8].endswith("方案已报审")
+    )
     # a note that looks like a formula is stored as text, never a formula
-    cell = next(c for c in sheet[rows.index(late) + 1] if isinstance(c.value, str) and "HYPERLINK" in c.value)
+    cell = next(c for c in sheet[2] if isinstance(c.value, str) and "HYPERLINK" in c.value)
     assert cell.data_type == "s"
+    # the summary sheet: one row per department, unassigned first
+    summary = list(book.worksheets[1].iter_rows(values_only=True))[1:]
+    assert [r[1:] for r in summary] == [(2, 0, 0, 0), (1, 1, 0, 0), (1, 0, 0, 0)]
+    # one department: its whole open list
+    response = as_user(leader).get(reverse("dashboard:weekly"), {"format": "xlsx", "department": dept_b.pk})
+    rows = list(load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True))
+    assert [r[1] for r in rows[1:]] == [weekly["tax"].pk]
+
+
+@pytest.mark.django_db
+def test_weekly_xlsx_is_capped_and_says_so(dept_a):
+    from issues import figures
+    from issues.dashboard_views import weekly_summary, weekly_xlsx
+
+    overdue_issues(5, dept_a)
+    today = timezone.localdate()
+    filters = figures.Filters()
+    response = weekly_xlsx(filters, today, weekly_summary(filters, today), limit=3)
+    rows = list(load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 1 + 3 + 1
+    assert "Only the first 3 rows" in rows[-1][0]
+    response = weekly_xlsx(filters, today, weekly_summary(filters, today), limit=5)
+    rows = list(load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 1 + 5
 
 
 @pytest.mark.django_db
 def test_weekly_list_filters_by_department(weekly, leader, as_user, dept_b):
     response = as_user(leader).get(reverse("dashboard:weekly"), {"department": dept_b.pk})
     assert [g["department"] for g in response.context["groups"]] == [dept_b]
+    assert [i.pk for i in response.context["groups"][0]["issues"]] == [weekly["tax"].pk]
 
 
 # -- the dashboard page ---------------------------------------------------------------------
