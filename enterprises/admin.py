@@ -87,9 +87,7 @@ class SurveyConfirmForm(forms.Form):
 
 
 def _temp_dir() -> Path:
-    folder = Path(
-        settings.IMPORT_TEMP_DIR or Path(tempfile.gettempdir()) / "evt-survey-import"
-    )
+    folder = Path(settings.IMPORT_TEMP_DIR or Path(tempfile.gettempdir()) / "evt-survey-import")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
