@@ -714,3 +714,33 @@ def test_decisions_refused_for_non_coordinator_staff(as_user, dept_a, staff_a, a
     client.post(url, {"action": "approve", "_selected_action": [ext.pk]})
     ext.refresh_from_db()
     assert ext.status == "pending"
+
+
+# -- province scale: no COUNT(*) over the whole table ----------------------------------------------
+
+
+def test_changelist_paginator_counts_filtered_lists_exactly(new_issue, official):
+    from django.db import connection
+
+    from issues.admin import ESTIMATE_COUNT_FROM, EstimatedCountPaginator
+
+    IssueFactory(raised_by=official, visit__created_by=official)
+    assert EstimatedCountPaginator(Issue.objects.filter(status="new"), 25).count == 2
+    assert EstimatedCountPaginator(Issue.objects.filter(status="new"), 25)._estimate() is None
+    # Small tables are counted exactly everywhere; PostgreSQL's estimate is only used unfiltered.
+    assert EstimatedCountPaginator(Issue.objects.all(), 25).count == 2
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE issues_issue")
+        estimate = EstimatedCountPaginator(Issue.objects.order_by("-raised_on", "-id"), 25)._estimate()
+        assert estimate is not None and 0 <= estimate < ESTIMATE_COUNT_FROM
+    else:
+        assert EstimatedCountPaginator(Issue.objects.all(), 25)._estimate() is None
+
+
+def test_changelist_shows_25_rows_with_plain_checkboxes(as_user, coordinator, official):
+    for _ in range(27):
+        IssueFactory(raised_by=official, visit__created_by=official)
+    body = as_user(coordinator).get(changelist_url()).content.decode()
+    assert body.count('class="action-select"') == 25
+    assert body.count('name="_selected_action"') == 25
