@@ -324,7 +324,7 @@ def figures_calendar_note(period: figures.Period) -> bool:
 
 # -- weekly list ---------------------------------------------------------------------------
 
-# The printed list stays a few pages long at province scale (DESIGN §5; issue 7): a
+# The printed list stays bounded at province scale (DESIGN §5; issue 7): a
 # summary per department, then the supervision list (red and yellow issues) with at most
 # this many rows per department; a department's whole open list is one filter away.
 WEEKLY_ROWS_PER_DEPARTMENT = 30
