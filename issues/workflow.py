@@ -15,7 +15,7 @@ Admin actions, browser pages, the survey import and the demo seed all call these
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -129,6 +129,10 @@ def _lock(issue_id: int, by, action: str, expected_version: int | None = None) -
     return issue
 
 
+def _noon(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
 def _require(text: str, message: str, field: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -222,9 +226,11 @@ def raise_issue(
     )
     if solved_on_site:
         resolution = _require(resolution, _("Say how the problem was solved on the spot."), "resolution")
-        now = _now()
+        # Settled during the visit: it was resolved and closed that day, even when the
+        # visit is logged days later (the response rate and monthly figures count it then).
+        settled_at = _now() if raised_on >= _today() else _noon(raised_on)
         issue.status, issue.outcome, issue.solved_on_site = Status.CLOSED, Outcome.RESOLVED, True
-        issue.resolution, issue.resolved_at, issue.closed_at = resolution, now, now
+        issue.resolution, issue.resolved_at, issue.closed_at = resolution, settled_at, settled_at
     # Field validation only: the database enforces the check constraints itself, and
     # validating them here would cost one SELECT per constraint per issue (imports).
     issue.full_clean(
@@ -330,11 +336,14 @@ def post_progress(*, issue_id: int, by, note: str, expected_version: int | None 
     issue = _lock(issue_id, by, Action.PROGRESS, expected_version)
     note = _require(note, _("Write what progress was made."), "note")
     status_from = issue.status
-    issue.status = Status.IN_PROGRESS
+    # Only the lead department (or a coordinator) starts the work: a co-handling
+    # department's note must not take away the lead's one working day to object.
+    if can(by, Action.START, issue):
+        issue.status = Status.IN_PROGRESS
     issue.last_progress_on = _today()
     _refresh_supervision(issue)
     _save(issue, ["status", *SUPERVISION_FIELDS])
-    if status_from == Status.ASSIGNED:
+    if status_from != issue.status:
         _log(issue, EventKind.STARTED, by, note=note, status_from=status_from)
     else:
         _log(issue, EventKind.PROGRESS, by, note=note)
@@ -358,15 +367,35 @@ def resolve(
     """
     issue = _lock(issue_id, by, Action.RESOLVE, expected_version)
     resolution = _require(resolution, _("Describe how the issue was resolved."), "resolution")
+    if resolve_linked and issue.scope == Scope.COMMON and not is_coordinator(by):
+        # The linked issues belong to other departments: only a coordinator moves them.
+        raise PermissionDenied(_("Only coordinators resolve the linked enterprise issues."))
     status_from = issue.status
     issue.status, issue.resolution, issue.resolved_at = Status.RESOLVED, resolution, _now()
     issue.last_progress_on = _today()
     _refresh_supervision(issue)
     _save(issue, ["status", "resolution", "resolved_at", *SUPERVISION_FIELDS])
-    _log(issue, EventKind.RESOLVED, by, note=resolution, status_from=status_from)
+    withdrawn = _withdraw_pending_requests(issue, by)
+    _log(issue, EventKind.RESOLVED, by, note="\n".join([resolution, *withdrawn]), status_from=status_from)
     if resolve_linked and issue.scope == Scope.COMMON:
         _resolve_linked(issue, by)
     return issue
+
+
+def _withdraw_pending_requests(issue: Issue, by) -> list[str]:
+    """A resolved issue needs no later deadline and no other department: pending extension
+    requests and objections are closed as refused, so no queue keeps them forever."""
+    note = _("Withdrawn: the issue was reported resolved.")
+    said = []
+    for model, label in (
+        (ExtensionRequest, _("A pending extension request was withdrawn.")),
+        (Objection, _("A pending objection was withdrawn.")),
+    ):
+        if model.objects.filter(issue=issue, status=RequestStatus.PENDING).update(
+            status=RequestStatus.REFUSED, decided_by=by, decided_at=_now(), decision_note=note
+        ):
+            said.append(str(label))
+    return said
 
 
 def _resolve_linked(common: Issue, by) -> None:
@@ -378,6 +407,7 @@ def _resolve_linked(common: Issue, by) -> None:
         common_issue=common, status__in=[Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS]
     )
     for issue in linked:
+        withdrawn = _withdraw_pending_requests(issue, by)
         if issue.status == Status.NEW:
             issue.status, issue.lead_department = Status.ASSIGNED, common.lead_department
             issue.deadline = issue.original_deadline = common.deadline
@@ -399,7 +429,7 @@ def _resolve_linked(common: Issue, by) -> None:
         issue.last_progress_on = _today()
         issue.compute_supervision_dates(None)
         _save(issue, ["status", "resolution", "resolved_at", *SUPERVISION_FIELDS])
-        _log(issue, EventKind.RESOLVED, by, note=note, status_from=status_from)
+        _log(issue, EventKind.RESOLVED, by, note="\n".join([note, *withdrawn]), status_from=status_from)
 
 
 @transaction.atomic
@@ -516,6 +546,8 @@ def reopen(
     issue.status = Status.IN_PROGRESS if issue.lead_department_id else Status.NEW
     issue.outcome, issue.closed_at, issue.resolved_at = "", None, None
     issue.solved_on_site = False
+    # The last round's feedback stays in the event log; the next close needs new feedback.
+    issue.contacted_on, issue.reply_satisfaction, issue.solution_satisfaction = None, "", ""
     issue.last_progress_on = _today()
     _refresh_supervision(issue)
     _save(
@@ -526,6 +558,9 @@ def reopen(
             "closed_at",
             "resolved_at",
             "solved_on_site",
+            "contacted_on",
+            "reply_satisfaction",
+            "solution_satisfaction",
             "deadline",
             "original_deadline",
             *SUPERVISION_FIELDS,
@@ -599,9 +634,7 @@ def request_extension(
         issue,
         EventKind.EXTENSION_REQUESTED,
         by,
-        note=reason,
-        deadline_from=issue.deadline,
-        deadline_to=deadline,
+        note=_("Asks for %(date)s: %(reason)s") % {"date": deadline.isoformat(), "reason": reason},
     )
     return request
 
@@ -609,8 +642,9 @@ def request_extension(
 @transaction.atomic
 def decide_extension(*, request_id: int, by, approve: bool, note: str = "") -> ExtensionRequest:
     """A coordinator approves (the deadline moves) or refuses (it stays)."""
+    issue_id = ExtensionRequest.objects.values_list("issue_id", flat=True).get(pk=request_id)
+    issue = _lock(issue_id, by, Action.DECIDE_EXTENSION)  # issue first: one lock order
     request = ExtensionRequest.objects.select_for_update().get(pk=request_id)
-    issue = _lock(request.issue_id, by, Action.DECIDE_EXTENSION)
     if request.status != RequestStatus.PENDING:
         raise WorkflowError(_("This request has already been decided."), code="decided")
     if not approve:
@@ -703,8 +737,9 @@ def decide_objection(
     deadline: date | None = None,
 ) -> Objection:
     """Uphold (reassign to another department) or reject (the assignment stands)."""
+    issue_id = Objection.objects.values_list("issue_id", flat=True).get(pk=objection_id)
+    issue = _lock(issue_id, by, Action.DECIDE_OBJECTION)  # issue first: one lock order
     objection = Objection.objects.select_for_update().get(pk=objection_id)
-    issue = _lock(objection.issue_id, by, Action.DECIDE_OBJECTION)
     if objection.status != RequestStatus.PENDING:
         raise WorkflowError(_("This objection has already been decided."), code="decided")
     objection.status = RequestStatus.APPROVED if uphold else RequestStatus.REFUSED
@@ -713,6 +748,10 @@ def decide_objection(
     if uphold:
         if department is None or department.pk == issue.lead_department_id:
             raise WorkflowError({"department": _("Choose the department to reassign to.")})
+        if issue.co_handlings.filter(department=department).exists():
+            raise WorkflowError(
+                {"department": _("This department co-handles the issue: it cannot also lead it.")}
+            )
         _check_owner(department, owner)
         # assigned_at stays the first assignment: the response rate measures that.
         issue.lead_department, issue.owner = department, owner
@@ -748,8 +787,11 @@ def merge_into_common(*, issue_ids: Iterable[int], common_issue_id: int, by, not
     common = Issue.objects.select_for_update().get(pk=common_issue_id)
     if common.scope != Scope.COMMON:
         raise WorkflowError(_("Issue #%(id)s is not a common issue.") % {"id": common.pk})
-    if not common.is_open:
-        raise WorkflowError(_("Common issue #%(id)s is closed.") % {"id": common.pk})
+    if common.status not in (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS):
+        raise WorkflowError(
+            _("Common issue #%(id)s is already resolved or closed: link issues to an open one.")
+            % {"id": common.pk}
+        )
     merged = []
     for issue_id in sorted(set(issue_ids)):
         issue = _lock(issue_id, by, Action.MERGE)
@@ -773,7 +815,13 @@ def add_co_department(
         raise WorkflowError({"department": _("This department already co-handles the issue.")})
     co = CoDepartment.objects.create(issue=issue, department=department, report_by=report_by)
     _save(issue, [])
-    _log(issue, EventKind.CO_DEPARTMENT_ADDED, by, department=department, deadline_to=report_by)
+    _log(
+        issue,
+        EventKind.CO_DEPARTMENT_ADDED,
+        by,
+        department=department,
+        note=_("Report in by %(date)s") % {"date": report_by.isoformat()},
+    )
     return co
 
 
@@ -813,8 +861,9 @@ def add_milestone(*, issue_id: int, by, title: str, due_on: date) -> Milestone:
 
 @transaction.atomic
 def complete_milestone(*, milestone_id: int, by, note: str = "") -> Milestone:
+    issue_id = Milestone.objects.values_list("issue_id", flat=True).get(pk=milestone_id)
+    issue = _lock(issue_id, by, Action.COMPLETE_MILESTONE)  # issue first: one lock order
     milestone = Milestone.objects.select_for_update().get(pk=milestone_id)
-    issue = _lock(milestone.issue_id, by, Action.COMPLETE_MILESTONE)
     if milestone.done_on is not None:
         raise WorkflowError(_("This milestone is already done."), code="done")
     milestone.done_on = _today()

@@ -232,7 +232,14 @@ def test_resolving_a_common_issue_resolves_every_linked_issue(
     )
     workflow.close(issue_id=closed.pk, by=coordinator, outcome=Outcome.DUPLICATE, reason="重复")
     workflow.assign(issue_id=common.pk, by=coordinator, department=dept_b, owner=staff_b, deadline=deadline)
-    workflow.resolve(issue_id=common.pk, by=staff_b, resolution="出台统一压减时限措施", resolve_linked=True)
+    # The linked issues belong to other departments: their lead may not resolve them all.
+    with pytest.raises(PermissionDenied):
+        workflow.resolve(
+            issue_id=common.pk, by=staff_b, resolution="出台统一压减时限措施", resolve_linked=True
+        )
+    workflow.resolve(
+        issue_id=common.pk, by=coordinator, resolution="出台统一压减时限措施", resolve_linked=True
+    )
 
     for pk in (common.pk, issue_a.pk, unassigned.pk):
         issue = Issue.objects.get(pk=pk)
