@@ -23,7 +23,7 @@ from django_filters import (
 from enterprises.models import District, Sector
 
 from .figure_filters import FigureFilters
-from .models import Category, Colour, Department, Issue, Priority, Scope, Source, Status
+from .models import ACTIVE_STATUSES, Category, Colour, Department, Issue, Priority, Scope, Source, Status
 
 SEARCH_MAX_LENGTH = 200
 # The filters this module renders; anything else on the form comes from FigureFilters.
@@ -49,6 +49,22 @@ LIST_FILTERS = (
 )
 
 
+def colour_conditions(today) -> dict[str, Q]:
+    """The rows of each supervision colour as plain column conditions (the same rules as
+    `IssueQuerySet.with_colour`), so each part of the list can be read through an index
+    instead of sorting every visible issue by a computed colour."""
+    active = Q(status__in=ACTIVE_STATUSES)
+    current = active & Q(deadline__gte=today)  # active issues always have a deadline
+    not_stalled = ~Q(stalled_from__lte=today)
+    return {
+        Colour.RED: active & Q(deadline__lt=today),
+        Colour.YELLOW: current & Q(stalled_from__lte=today),
+        Colour.BLUE: current & not_stalled & Q(due_soon_from__lte=today),
+        "on_track": current & not_stalled & ~Q(due_soon_from__lte=today),
+        "inactive": ~active,
+    }
+
+
 def with_colour_rank(queryset):
     """`colour` plus a sortable `colour_rank`: red 0, yellow 1, blue 2, on track 3."""
     return queryset.with_colour().annotate(
@@ -60,6 +76,29 @@ def with_colour_rank(queryset):
             output_field=IntegerField(),
         )
     )
+
+
+def in_part_order(queryset, parts):
+    """`queryset` ordered as the consecutive `parts` (see `IssueFilter.parts`) say: by part,
+    then by that part's own keys. Used where every row is read anyway (exports) or on the
+    few rows of one page; a page's ids are selected part by part, from indexes."""
+    if len(parts) == 1:
+        ordering = parts[0][1]
+        if any(str(o).lstrip("-") == "colour_rank" for o in ordering):
+            queryset = with_colour_rank(queryset)
+        return queryset.order_by(*ordering)
+    queryset = queryset.annotate(
+        part_no=Case(
+            *[When(condition, then=Value(n)) for n, (condition, _o) in enumerate(parts)],
+            output_field=IntegerField(),
+        )
+    )
+    keys = []
+    for n, (_c, ordering) in enumerate(parts):
+        for field in ordering:
+            key = Case(When(part_no=n, then=F(field.lstrip("-"))))
+            keys.append(key.desc() if field.startswith("-") else key.asc())
+    return queryset.order_by("part_no", *keys)
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -117,7 +156,10 @@ class IssueFilter(FigureFilters):
         help_text=_("Title, description, enterprise name or credit code"),
     )
     status = MultipleChoiceFilter(
-        choices=Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+        choices=Status.choices,
+        label=_("Status"),
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,  # a column of the issue itself: no duplicate rows to remove
     )
     department = ModelChoiceFilter(
         field_name="lead_department",
@@ -187,7 +229,7 @@ class IssueFilter(FigureFilters):
             "-enterprise": _("Enterprise (Z–A)"),
         },
         label=_("Sort by"),
-        empty_label=_("Default: overdue first"),
+        empty_label=_("Default: overdue, behind schedule, due soon first"),
     )
 
     class Meta:
@@ -207,16 +249,65 @@ class IssueFilter(FigureFilters):
             else:
                 widget.attrs.setdefault("class", "form-control form-control-sm")
 
-    @property
-    def qs(self):
-        # Default order when no (valid) ordering is asked for: the supervision list first
-        # (red, yellow, blue), then by deadline, newest raised last.
-        if not hasattr(self, "_qs"):
-            qs = super().qs
-            if not qs.query.order_by:
-                qs = qs.order_by("colour_rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
-            self._qs = qs
-        return self._qs
+    def filter_queryset(self, queryset):
+        """The filtered rows (`qs`), in the model's default order. Ordering is not a filter
+        here: `parts()` orders each part of the list itself."""
+        for name, value in self.form.cleaned_data.items():
+            if name != "ordering":
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def parts(self, today=None) -> list[tuple[Q | None, tuple]]:
+        """The list's order, as consecutive parts of the filtered rows (`qs`): a list of
+        (condition, ordering) pairs, each ordering on plain columns and ending on the id.
+
+        Each part can be read from an index (the partial index on active issues' deadlines
+        for the coloured parts, `-raised_on, -id` for the rest), so a page never sorts every
+        visible issue by a computed colour. Default: overdue, behind schedule, due soon (each
+        by deadline), the other issues being handled (by deadline), then everything else
+        (new, resolved, closed), newest first.
+        """
+        today = today or timezone.localdate()
+        self.form.is_valid()  # cleans the form; an invalid ordering is left out of cleaned_data
+        value = [v for v in (getattr(self.form, "cleaned_data", {}).get("ordering") or []) if v]
+        c = colour_conditions(today)
+        by_deadline = ("deadline", "id")
+        if not value:
+            active = [
+                (c[Colour.RED], by_deadline),
+                (c[Colour.YELLOW], by_deadline),
+                (c[Colour.BLUE], by_deadline),
+                (c["on_track"], by_deadline),
+            ]
+            others = [(c["inactive"], ("-raised_on", "-id"))]
+            # Leave out the parts the filters make empty (PostgreSQL cannot always tell).
+            data = getattr(self.form, "cleaned_data", {})
+            statuses = set(data.get("status") or [])
+            if statuses and not statuses & set(ACTIVE_STATUSES):
+                return others
+            if any(data.get(f) for f in ("colour", "overdue", "due_soon")) or (
+                statuses and statuses <= set(ACTIVE_STATUSES)
+            ):
+                return active
+            return active + others
+        if value in (["colour"], ["-colour"]):
+            # Red, yellow, blue, on track (or the reverse), each by id: the order the computed
+            # rank gave, without computing it.
+            conditions = [c[Colour.RED], c[Colour.YELLOW], c[Colour.BLUE], c["on_track"] | c["inactive"]]
+            if value[0].startswith("-"):
+                return [(q, ("-id",)) for q in reversed(conditions)]
+            return [(q, ("id",)) for q in conditions]
+        ordered = self.filters["ordering"].filter(with_colour_rank(Issue.objects.all()), value)
+        return [(None, tuple(ordered.query.order_by))]
+
+    def ordered_all(self, today=None):
+        """All filtered rows in the list's order as ONE queryset (for exports, which read
+        every row anyway)."""
+        return in_part_order(self.qs, self.parts(today))
+
+    def ordered_qs(self, condition, ordering):
+        """One part of the list (see `parts`) as a queryset."""
+        return in_part_order(self.qs if condition is None else self.qs.filter(condition), [(None, ordering)])
 
     def search(self, queryset, name, value):
         # icontains escapes % and _ itself; the ORM parameterises the rest. NUL bytes and

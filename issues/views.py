@@ -9,8 +9,9 @@ checks it again under a row lock.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, Value, When
+from django.db import connections, transaction
+from django.db.models import Case, Count, F, Func, Prefetch, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +23,7 @@ from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
 from . import spreadsheet, workflow
-from .filters import IssueFilter, with_colour_rank
+from .filters import IssueFilter, in_part_order
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
     ACTIVE_STATUSES,
@@ -45,17 +46,40 @@ CHOICE_FILTERS = ("department", "colour", "category", "district", "source", "sco
 DATE_FILTERS = ("deadline_after", "deadline_before", "raised_after", "raised_before")
 
 
-def _supervision_counts(queryset, today) -> dict:
-    """Open, overdue, due soon and behind schedule in one query (the QuerySet definitions)."""
+def _supervision_counts(queryset, today, indexed: bool = False) -> dict:
+    """Open, overdue, due soon and behind schedule (the QuerySet definitions).
+
+    One pass over the rows by default (best for a user's own issues, which PostgreSQL finds
+    by an OR of conditions); `indexed`: independent COUNT subqueries in one query, each
+    planned on its own index (for the whole city: index-only scans, no pass over the rows).
+    """
     active = Q(status__in=ACTIVE_STATUSES)
-    not_overdue = Q(deadline__gte=today)
-    return queryset.aggregate(
-        open=Count("pk"),
-        overdue=Count("pk", filter=active & Q(deadline__lt=today)),
-        due_soon=Count("pk", filter=active & not_overdue & Q(due_soon_from__lte=today)),
-        behind=Count("pk", filter=active & not_overdue & Q(stalled_from__lte=today)),
-        new=Count("pk", filter=Q(status=Status.NEW)),
-    )
+    current = active & Q(deadline__gte=today)
+    conditions = {
+        "overdue": active & Q(deadline__lt=today),
+        "due_soon": current & Q(due_soon_from__lte=today),
+        "behind": current & Q(stalled_from__lte=today),
+        "new": Q(status=Status.NEW),
+    }
+    if indexed:
+        return _counts(open=queryset, **{k: queryset.filter(q) for k, q in conditions.items()})
+    return queryset.aggregate(open=Count("pk"), **{k: Count("pk", filter=q) for k, q in conditions.items()})
+
+
+def _counts(**querysets) -> dict:
+    """The row count of each queryset, in ONE query of scalar COUNT subqueries."""
+    sql, params = [], []
+    for qs in querysets.values():
+        # COUNT(*), not COUNT(id): lets PostgreSQL count from an index alone.
+        template = "COUNT(DISTINCT %(expressions)s)" if qs.query.distinct else "COUNT(*)"
+        counted = qs.order_by().values(n=Func(F("pk"), function="COUNT", template=template))
+        part_sql, part_params = counted.query.sql_with_params()
+        sql.append(f"({part_sql})")
+        params.extend(part_params)
+    db = next(iter(querysets.values())).db
+    with connections[db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(sql), params)
+        return dict(zip(querysets, cursor.fetchone(), strict=True))
 
 
 def _my_issues_condition(user) -> Q:
@@ -68,6 +92,37 @@ def _my_issues_condition(user) -> Q:
     if Role.OFFICIAL in roles_of(user):
         condition |= Q(raised_by=user)
     return condition
+
+
+def _most_urgent(mine, counts: dict, today) -> list[Issue]:
+    """The first MY_WORK_LIMIT of `mine`: overdue, then due soon, then behind schedule (each
+    by deadline), then the rest. Each group is its own small query on the issue table, asked
+    only while the list has room and the counts say the group has rows; the page's rows are
+    then loaded in one query."""
+    active = Q(status__in=ACTIVE_STATUSES)
+    current = active & Q(deadline__gte=today)
+    due_soon = current & Q(due_soon_from__lte=today)
+    behind = current & Q(stalled_from__lte=today) & ~Q(due_soon_from__lte=today)
+    by_deadline = (F("deadline").asc(nulls_last=True), "-raised_on", "-id")
+    groups = [
+        (counts["overdue"], mine.filter(active & Q(deadline__lt=today))),
+        (counts["due_soon"], mine.filter(due_soon)),
+        (counts["behind"], mine.filter(behind)),
+        (
+            counts["open"],
+            mine.exclude(
+                active & (Q(deadline__lt=today) | Q(due_soon_from__lte=today) | Q(stalled_from__lte=today))
+            ),
+        ),
+    ]
+    ids: list[int] = []
+    for size, group in groups:
+        room = MY_WORK_LIMIT - len(ids)
+        if room <= 0:
+            break
+        if size:
+            ids.extend(group.order_by(*by_deadline).values_list("pk", flat=True)[:room])
+    return load_in_order(ids, today, related=("enterprise", "lead_department", "owner"))
 
 
 @require_GET
@@ -87,22 +142,7 @@ def my_work(request):
 
     mine = Issue.objects.visible_to(user).open().filter(_my_issues_condition(user))
     counts = _supervision_counts(mine, today)
-    active = Q(status__in=ACTIVE_STATUSES)
-    # Overdue first, then due soon, then behind schedule, then the rest (by deadline).
-    issues = (
-        mine.with_colour(today)
-        .annotate(
-            urgency=Case(
-                When(active & Q(deadline__lt=today), then=Value(0)),
-                When(active & Q(due_soon_from__lte=today), then=Value(1)),
-                When(active & Q(stalled_from__lte=today), then=Value(2)),
-                default=Value(3),
-                output_field=IntegerField(),
-            )
-        )
-        .select_related("enterprise", "lead_department", "owner")
-        .order_by("urgency", F("deadline").asc(nulls_last=True), "-raised_on", "-id")[:MY_WORK_LIMIT]
-    )
+    issues = _most_urgent(mine, counts, today)
     co_reports = []
     if depts:
         co_reports = list(
@@ -122,15 +162,19 @@ def my_work(request):
     }
     if is_coordinator(user):
         waiting = Issue.objects.filter(status=Status.NEW)
+        by_respond_by = (F("respond_by").asc(nulls_last=True), "id")
         objections = list(
             Objection.objects.filter(status=RequestStatus.PENDING)
             .select_related("issue", "department", "suggested_department", "raised_by")
             .order_by("raised_at")[:QUEUE_LIMIT]
         )
         context.update(
-            new_issues=waiting.select_related("enterprise", "category").order_by(
-                F("respond_by").asc(nulls_last=True), "id"
-            )[:QUEUE_LIMIT],
+            # The 30 ids from the issue table alone, then those rows with their names.
+            new_issues=Issue.objects.filter(
+                pk__in=waiting.order_by(*by_respond_by).values("pk")[:QUEUE_LIMIT]
+            )
+            .select_related("enterprise", "category")
+            .order_by(*by_respond_by),
             extension_requests=ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
             .select_related("issue", "issue__lead_department", "requested_by")
             .order_by("requested_at")[:QUEUE_LIMIT],
@@ -138,7 +182,7 @@ def my_work(request):
             objection_count=len(objections),
         )
     if sees_everything(user):
-        context["city_counts"] = _supervision_counts(Issue.objects.open(), today)
+        context["city_counts"] = _supervision_counts(Issue.objects.open(), today, indexed=True)
     # Coordinators and leaders without issues of their own start from the city's figures.
     context["show_my_counts"] = bool(depts or counts["open"] or "city_counts" not in context)
     return render(request, "issues/my_work.html", context)
@@ -146,18 +190,95 @@ def my_work(request):
 
 # -- list and export ---------------------------------------------------------------------------
 
+LIST_RELATED = ("enterprise", "enterprise__district", "lead_department", "owner", "category")
+
+
+class PartedRows:
+    """The issue list's rows for the paginator, read in two steps.
+
+    The list's order is a few consecutive parts (`IssueFilter.parts`), each ordered on plain
+    columns of the issue table, so each can be read from an index. One query counts the
+    filtered rows and each part (independent scalar subqueries, each planned on its own
+    index); a page is then ONE query: its ids are the exact slices of the parts it overlaps
+    (LIMIT/OFFSET on ids alone: no join, no computed sort over all rows), and the outer
+    query loads those ≤ 50 rows with their colour and related names, in part order. Two
+    queries whatever the number of issues.
+    """
+
+    def __init__(self, issue_filter: IssueFilter, today):
+        self.filter, self.today = issue_filter, today
+        self.parts = issue_filter.parts(today)
+        self._sizes = None
+
+    def _part_qs(self, n):
+        return self.filter.ordered_qs(*self.parts[n])
+
+    @property
+    def sizes(self) -> tuple[int, list[int]]:
+        """(all filtered rows, each part but the last), in one query."""
+        if self._sizes is None:
+            parts = {f"part{n}": self._part_qs(n) for n in range(len(self.parts) - 1)}
+            counts = _counts(all=self.filter.qs, **parts)
+            self._sizes = (counts.pop("all"), list(counts.values()))
+        return self._sizes
+
+    def count(self) -> int:
+        return self.sizes[0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("PartedRows supports plain slices only")
+        offset = max(key.start or 0, 0)
+        limit = (self.count() if key.stop is None else key.stop) - offset
+        slices = []
+        for n in range(len(self.parts)):
+            if limit <= 0:
+                break
+            size = self.sizes[1][n] if n < len(self.parts) - 1 else self.count() - sum(self.sizes[1])
+            if offset >= size:
+                offset -= size
+                continue
+            take = min(limit, size - offset)
+            slices.append(self._part_qs(n).values("pk")[offset : offset + take])
+            limit -= take
+            offset = 0
+        if not slices:
+            return []
+        ids = slices[0] if len(slices) == 1 else _union_all(slices)
+        rows = Issue.objects.with_colour(self.today).select_related(*LIST_RELATED).filter(pk__in=ids)
+        return list(in_part_order(rows, self.parts))
+
+
+def _union_all(querysets) -> RawSQL:
+    """Sliced, ordered id querysets as one UNION ALL subquery (Django cannot compose sliced
+    parts of a UNION on SQLite; every database accepts them as derived tables)."""
+    sql, params = [], []
+    for n, qs in enumerate(querysets):
+        part_sql, part_params = qs.query.sql_with_params()
+        sql.append(f"SELECT part{n}.pk FROM ({part_sql}) part{n}")
+        params.extend(part_params)
+    return RawSQL(" UNION ALL ".join(sql), params)
+
+
+def load_in_order(ids: list[int], today, related=LIST_RELATED) -> list[Issue]:
+    """The issues with these ids, in this order, with colour and the names a list shows."""
+    rows = Issue.objects.with_colour(today).select_related(*related).in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
 
 def _issue_filter(request) -> IssueFilter:
-    queryset = with_colour_rank(Issue.objects.visible_to(request.user)).select_related(
-        "enterprise", "enterprise__district", "lead_department", "owner", "category"
-    )
-    return IssueFilter(request.GET, queryset=queryset)
+    return IssueFilter(request.GET, queryset=Issue.objects.visible_to(request.user))
 
 
 @require_GET
 def issue_list(request):
+    today = timezone.localdate()
     issue_filter = _issue_filter(request)
-    page = Paginator(issue_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = PartedRows(issue_filter, today)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     enterprise = None
     enterprise_id = issue_filter.form.cleaned_data.get("enterprise")  # validated by .qs
     if enterprise_id:
@@ -244,10 +365,17 @@ def issue_export(request):
     fmt = request.GET.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         return HttpResponseBadRequest(_("Unknown export format."))
+    today = timezone.localdate()
     issue_filter = _issue_filter(request)
     columns = _export_columns()
     header = [str(h) for h, _get in columns]
-    rows = ([get(issue) for _h, get in columns] for issue in issue_filter.qs)
+    issues = (
+        issue_filter.ordered_all(today)  # the list's order
+        .with_colour(today)
+        .select_related(*LIST_RELATED)
+        .iterator(chunk_size=2000)
+    )
+    rows = ([get(issue) for _h, get in columns] for issue in issues)
     name = pgettext("export file name", "Issue list").replace(" ", "-")
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == "csv":

@@ -620,6 +620,103 @@ def test_default_order_is_red_yellow_blue_then_by_deadline(client, coordinator, 
     assert ids[:3] == [variety["red"].pk, variety["yellow"].pk, variety["blue"].pk]
 
 
+def _spread(official, dept, n=70):
+    """n issues over every part of the default order: a quarter each red, yellow, blue and
+    on track (active), the rest new, resolved or closed; deadlines and raised dates repeat,
+    so the tie-breaks count."""
+    from django.db.models import F
+
+    today = TODAY()
+    made = [new_issue(official) for _ in range(n)]
+    for i, issue in enumerate(made):
+        kind = i % 7
+        fields = {"raised_on": today - timedelta(days=i % 5)}
+        if kind < 4:
+            deadline = {0: today - timedelta(days=1 + i % 3), 1: today + timedelta(days=20 + i % 3)}.get(
+                kind, today + timedelta(days=2 + i % 2)
+            )
+            if kind == 3:
+                deadline = today + timedelta(days=30 + i % 4)
+            fields.update(
+                status=Status.ASSIGNED if i % 2 else Status.IN_PROGRESS,
+                lead_department=dept,
+                deadline=deadline,
+                original_deadline=deadline,
+                assigned_at=timezone.now(),
+                stalled_from=today - timedelta(days=1) if kind == 1 else None,
+                due_soon_from=today if kind == 2 else None,
+            )
+        elif kind == 5:
+            fields.update(
+                status=Status.RESOLVED,
+                lead_department=dept,
+                deadline=today - timedelta(days=9),
+                original_deadline=today - timedelta(days=9),
+                assigned_at=timezone.now(),
+                resolution="已办结",
+                resolved_at=timezone.now(),
+            )
+        Issue.objects.filter(pk=issue.pk).update(**fields)
+    Issue.objects.filter(pk__in=[i.pk for i in made]).update(version=F("version") + 1)
+    return made
+
+
+def _expected_default_order():
+    today = TODAY()
+    rank = {"red": 0, "yellow": 1, "blue": 2}
+    issues = list(Issue.objects.all())
+
+    def key(issue):
+        if issue.is_active:
+            part = rank.get(issue.colour_on(today), 3)
+            return (part, issue.deadline.toordinal(), issue.pk)
+        return (4, -issue.raised_on.toordinal(), -issue.pk)
+
+    return [i.pk for i in sorted(issues, key=key)]
+
+
+def test_default_order_is_the_same_across_pages_and_in_the_export(client, coordinator, official, dept_a):
+    """Red, yellow, blue, on track (each by deadline), then the rest newest first: page by
+    page (the second page starts inside a part), with nothing repeated or skipped."""
+    _spread(official, dept_a)
+    login(client, coordinator)
+    expected = _expected_default_order()
+    pages = list_ids(client) + list_ids(client, page=2)
+    assert pages == expected
+    exported = [int(r[0]) for r in csv_rows(client.get(reverse("issues:export"), {"format": "csv"}))[1:]]
+    assert exported == expected
+    colours = [i.colour for i in client.get(reverse("issues:list")).context["page"].object_list]
+    first_other = colours.index("") if "" in colours else len(colours)
+    assert colours[:first_other] == sorted(colours[:first_other], key=["red", "yellow", "blue"].index)
+
+
+def test_status_and_colour_filters_keep_the_order(client, coordinator, official, dept_a):
+    _spread(official, dept_a)
+    login(client, coordinator)
+    expected = _expected_default_order()
+    active = set(Issue.objects.active().values_list("pk", flat=True))
+    assert (
+        list_ids(client, status=["assigned", "in_progress"]) == [pk for pk in expected if pk in active][:50]
+    )
+    others = set(Issue.objects.exclude(pk__in=active).values_list("pk", flat=True))
+    assert list_ids(client, status=["new", "resolved"]) == [pk for pk in expected if pk in others]
+    red = set(Issue.objects.overdue().values_list("pk", flat=True))
+    assert list_ids(client, colour="red") == [pk for pk in expected if pk in red]
+
+
+@pytest.mark.parametrize("ordering", ["colour", "-colour", "colour,deadline", "-deadline,colour"])
+def test_colour_orderings_page_through_everything(client, coordinator, official, dept_a, ordering):
+    _spread(official, dept_a)
+    login(client, coordinator)
+    ids = list_ids(client, ordering=ordering) + list_ids(client, ordering=ordering, page=2)
+    assert sorted(ids) == sorted(Issue.objects.values_list("pk", flat=True))
+    colours = {i.pk: i.colour_on(TODAY()) for i in Issue.objects.all()}
+    if ordering.startswith("colour"):
+        assert colours[ids[0]] == "red"
+    if ordering == "-colour":
+        assert colours[ids[-1]] == "red" and colours[ids[0]] == ""
+
+
 @pytest.mark.parametrize(
     "ordering",
     [
