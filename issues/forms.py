@@ -22,6 +22,7 @@ from .models import (
     Scope,
 )
 from .permissions import Action
+from .roles import is_coordinator
 
 
 class DateInput(forms.DateInput):
@@ -162,7 +163,8 @@ class ResolveForm(ActionForm):
     )
 
     def setup(self):
-        if self.issue.scope != Scope.COMMON:
+        # The linked issues are other departments': only a coordinator resolves them all.
+        if self.issue.scope != Scope.COMMON or not is_coordinator(self.user):
             del self.fields["resolve_linked"]
 
     def perform(self):
