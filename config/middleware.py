@@ -4,7 +4,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
 from django.utils.cache import add_never_cache_headers
 
 
@@ -27,7 +27,7 @@ class NoStoreForAuthenticatedMiddleware:
             last_seen = request.session.get(self.SESSION_KEY, now)
             if now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 logout(request)
-                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
+                return redirect_to_login(request.get_full_path())
             # Write at most once a minute, so reads do not rewrite the session row each time.
             if now - last_seen >= 60 or self.SESSION_KEY not in request.session:
                 request.session[self.SESSION_KEY] = now

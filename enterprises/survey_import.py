@@ -15,6 +15,7 @@ needs) and writes use bulk_create / bulk_update, so 10,000 rows take seconds, no
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
@@ -37,6 +38,8 @@ Progress = Callable[[str, int, int], None]
 TEXT_LIMIT = 10_000  # difficulties and needs; a longer cell is almost surely a paste accident
 MAX_WHOLE_NUMBER = 2_147_483_647
 LOOKUP_CHUNK = 2000  # ids per IN (...): well under SQLite's 32,766 variables
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -629,7 +632,11 @@ def import_survey_file(
     except (IntegrityError, ValidationError) as exc:
         # Someone changed the same rows meanwhile (or a rule in the workflow refused a need):
         # the transaction is rolled back, so nothing of this file is kept.
-        reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        if isinstance(exc, ValidationError):
+            reason = " ".join(exc.messages)
+        else:  # table and key names are for the log, not for the page
+            log.warning("survey import refused by the database: %s", exc)
+            reason = _("someone changed the same enterprises or responses at the same time")
         result.errors.append(
             RowError(None, "", _("Nothing was imported: %(reason)s. Please try again.") % {"reason": reason})
         )

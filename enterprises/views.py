@@ -129,7 +129,7 @@ def lookup_label(enterprise) -> str:
 @require_GET
 def enterprise_lookup(request):
     """Up to 20 enterprises matching `q` by name or credit code, as JSON for the visit form."""
-    q = (request.GET.get("q") or "").strip()[:100]
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses NUL
     queryset = Enterprise.objects.visible_to(request.user).order_by("-is_key", "name")
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(credit_code__icontains=q.upper()))

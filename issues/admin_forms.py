@@ -49,6 +49,15 @@ class IssueAddForm(forms.ModelForm):
         if "category" in self.fields:
             self.fields["category"].queryset = Category.objects.filter(is_active=True)
 
+    def clean(self):
+        cleaned = super().clean()
+        enterprise = cleaned.get("enterprise")
+        for field in ("visit", "survey_response"):
+            source = cleaned.get(field)
+            if source is not None and enterprise is not None and source.enterprise_id != enterprise.pk:
+                self.add_error(field, _("This belongs to another enterprise than the issue."))
+        return cleaned
+
 
 class IssueChangeForm(forms.ModelForm):
     """The descriptive fields only, plus the version the user loaded.

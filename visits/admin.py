@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from issues.models import Issue
 
-from .models import Official, Topic, Visit
+from .models import Official, Topic, Visit, VisitStatus
 
 
 @admin.register(Official)
@@ -39,6 +39,20 @@ class VisitAdminForm(forms.ModelForm):
             "policies_explained",
             "summary",
         ]
+
+    def clean(self):
+        # The same rules as the visit pages (visits.services): a visit on which issues were
+        # raised took place, at that enterprise.
+        cleaned = super().clean()
+        visit = self.instance
+        if visit.pk and visit.issues.exists():
+            if cleaned.get("status") and cleaned["status"] != VisitStatus.COMPLETED:
+                self.add_error("status", _("Issues were raised on this visit: it stays completed."))
+            if cleaned.get("enterprise") and cleaned["enterprise"].pk != visit.enterprise_id:
+                self.add_error(
+                    "enterprise", _("Issues were raised on this visit: its enterprise can no longer change.")
+                )
+        return cleaned
 
 
 class VisitIssueInline(admin.TabularInline):

@@ -38,7 +38,10 @@ class VisitFilter(FilterSet):
         label=_("Enterprise name or credit code"),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
-    enterprise = NumberFilter(field_name="enterprise_id", widget=forms.HiddenInput)
+    # A bigger id cannot exist, and SQLite would overflow on it (a 500 instead of no rows).
+    enterprise = NumberFilter(
+        field_name="enterprise_id", widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
+    )
     district = ModelChoiceFilter(
         field_name="enterprise__district",
         queryset=District.objects.all(),

@@ -148,6 +148,10 @@ def update_visit(
     issues = list(issues)
     if issues and status != VisitStatus.COMPLETED:
         raise ValidationError(_("Issues can be recorded only on a completed visit."))
+    if visit.enterprise_id != enterprise.pk and visit.issues.exists():
+        raise ValidationError(
+            {"enterprise": _("Issues were raised on this visit: its enterprise can no longer change.")}
+        )
     visit.enterprise, visit.visited_on, visit.status = enterprise, visited_on, status
     visit.topics, visit.policies_explained, visit.summary = list(topics), policies_explained, summary
     visit.version += 1
