@@ -12,7 +12,7 @@ import pytest
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import ForeignKey
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from issues.models import Issue, IssueEvent
 from issues.permissions import Action, can
@@ -348,17 +348,14 @@ def _secondary_paths(world) -> list[tuple[str, bool]]:
     for name in ("home", "issues:list", "dashboard:index", "dashboard:weekly"):
         paths += [(reverse(name) + p, True) for p in params]
     paths.append((reverse("dashboard:weekly") + "?format=xlsx", True))
-    try:
-        export = reverse("issues:export")
-        for fmt in ("csv", "xlsx"):
-            paths += [(f"{export}{p or '?'}&format={fmt}", True) for p in params]
-    except NoReverseMatch:
-        pass
-    for name in ("dashboard:drilldown",):
-        try:
-            paths += [(reverse(name) + p, True) for p in params]
-        except NoReverseMatch:
-            pass
+    export = reverse("issues:export")
+    for fmt in ("csv", "xlsx"):
+        paths += [(f"{export}{p or '?'}&format={fmt}", True) for p in params]
+    # Dashboard drill-downs are issue-list URLs with figure parameters.
+    paths += [
+        (reverse("issues:list") + f"?response=in_time&resolved_on_time=1&department={world.dept_b.pk}", True),
+        (reverse("issues:list") + "?solution_satisfaction=any&open=1", True),
+    ]
     paths.append(
         (
             "/admin/autocomplete/?app_label=issues&model_name=issue&field_name=common_issue&term=BRAVO",
