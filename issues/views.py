@@ -233,7 +233,7 @@ class PartedRows:
             raise TypeError("PartedRows supports plain slices only")
         offset = max(key.start or 0, 0)
         limit = (self.count() if key.stop is None else key.stop) - offset
-        slices = []
+        slices, used = [], []
         for n in range(len(self.parts)):
             if limit <= 0:
                 break
@@ -243,13 +243,14 @@ class PartedRows:
                 continue
             take = min(limit, size - offset)
             slices.append(self._part_qs(n).values("pk")[offset : offset + take])
+            used.append(self.parts[n])
             limit -= take
             offset = 0
         if not slices:
             return []
         ids = slices[0] if len(slices) == 1 else _union_all(slices)
         rows = Issue.objects.with_colour(self.today).select_related(*LIST_RELATED).filter(pk__in=ids)
-        return list(in_part_order(rows, self.parts))
+        return list(in_part_order(rows, used))  # usually one part: a plain ORDER BY
 
 
 def _union_all(querysets) -> RawSQL:
