@@ -38,7 +38,12 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 def department_members():
-    return get_user_model().objects.filter(departments__is_active=True).distinct().order_by("username")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, departments__is_active=True)
+        .distinct()
+        .order_by("username")
+    )
 
 
 def textarea(rows: int = 3) -> forms.Textarea:
@@ -272,7 +277,11 @@ class ChangeOwnerForm(ActionForm):
 
     def setup(self):
         dept = self.issue.lead_department
-        members = dept.members.order_by("username") if dept else get_user_model().objects.none()
+        members = (
+            dept.members.filter(is_active=True).order_by("username")
+            if dept
+            else get_user_model().objects.none()
+        )
         self.fields["owner"].queryset = members
 
     def perform(self):

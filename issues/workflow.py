@@ -170,7 +170,7 @@ def _log(issue: Issue, kind: str, by, *, note: str = "", status_from: str = "", 
 
 
 def _check_owner(department: Department, owner) -> None:
-    if owner is not None and not department.members.filter(pk=owner.pk).exists():
+    if owner is not None and not department.members.filter(pk=owner.pk, is_active=True).exists():
         raise WorkflowError(
             {
                 "owner": _("%(owner)s is not a member of %(department)s.")
