@@ -3,6 +3,7 @@
 
     bench.py run  --url http://127.0.0.1:PORT [--requests 200] [--concurrency 4] [--max-seconds 60]
     bench.py load --url ... --seconds 10 [--run-at 3 --run 'CMD'] [--idle]
+    bench.py mixed --url ... --users 20 --seconds 300     (scripts/load_mixed.py)
 
 `run` logs in once per worker thread (GET the login form, POST it with the CSRF token,
 as a browser does), drives each main page with N requests over C threads (both bounded,
@@ -17,6 +18,11 @@ hold the same DATABASE_URL/SECRET_KEY as the server.
 `load` drives a mix of pages for the drills and prints how many requests failed, when,
 and with what; with --run it runs a command at --run-at seconds (with --idle: traffic
 pauses while the command runs, i.e. the command happens while the app is idle).
+
+`mixed` is issue 7's mixed workload: N different logged-in users (coordinators, leaders,
+officials, department staff) reading pages, opening the dashboard, posting workflow steps
+through the issue page and exporting, for a bounded time; a table per request kind and the
+verdict line "mixed load: N requests, F failures". See scripts/load_mixed.py.
 """
 
 import argparse
@@ -48,6 +54,7 @@ class Session:
             raise SystemExit("bench.py only talks to 127.0.0.1")
         self.host, self.port = parts.hostname, parts.port or 80
         self.cookies: dict[str, str] = {}
+        self.last_location: str | None = None  # the Location of the last response, if any
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
@@ -58,6 +65,7 @@ class Session:
             self.conn.request(method, path, body=body, headers=hdrs)
             resp = self.conn.getresponse()
             data = resp.read()
+            self.last_location = resp.getheader("Location")
         except (OSError, http.client.HTTPException):
             self.conn.close()
             raise
@@ -391,7 +399,21 @@ def main() -> int:
     load.add_argument("--run-at", type=float, default=3)
     load.add_argument("--idle", action="store_true", help="pause traffic while --run runs")
     load.add_argument("--settle", type=float, default=1.0, help="seconds to wait after an idle --run")
+    mixed = sub.add_parser("mixed", help="issue 7's mixed workload of many different users")
+    mixed.add_argument("--url", required=True)
+    mixed.add_argument("--users", type=int, default=20, help="threads, each a different seeded user")
+    mixed.add_argument("--seconds", type=float, default=300, help="no new request after this")
+    mixed.add_argument("--max-requests", type=int, default=200_000, help="bound on the count as well")
+    mixed.add_argument("--think", type=float, default=0.0, help="mean pause between a user's steps (s)")
+    mixed.add_argument("--timeout", type=float, default=60.0, help="a request slower than this failed")
+    mixed.add_argument("--seed", type=int, default=7)
+    mixed.add_argument("--progress", type=float, default=30.0, help="print a progress line this often (s)")
+    mixed.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
+    if args.command == "mixed":
+        from load_mixed import cmd_mixed  # scripts/ is on sys.path when this file runs
+
+        return cmd_mixed(args)
     return cmd_run(args) if args.command == "run" else cmd_load(args)
 
 

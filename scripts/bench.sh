@@ -5,6 +5,11 @@
 #   BENCH_SCALE=0.1 make bench      # a tenth of the data set, for a quick run
 #   BENCH_REQUESTS=200 BENCH_CONCURRENCY=4 BENCH_MAX_SECONDS=60   (per page, all bounded)
 #   BENCH_KEEP=1                    # leave the database and server up, print how to reach them
+#   BENCH_MODE=mixed make bench     # issue 7's mixed workload instead of the page table:
+#       BENCH_USERS=20 BENCH_SECONDS=300 different logged-in users reading, opening the
+#       dashboard, posting workflow steps and exporting (scripts/load_mixed.py); seeds
+#       BENCH_SEED_USERS (default 400 in this mode) so that every scale has enough of each role
+#   BENCH_MODE=both                 # the page table, then the mixed workload, same server
 #
 # The drills (scripts/drill_*.sh) source this file for its functions.
 set -euo pipefail
@@ -50,7 +55,8 @@ bench_prepare_db() {  # $1: scale
   (cd "$ROOT" && "$PY" manage.py migrate --no-input -v0 && "$PY" manage.py collectstatic --no-input -v0)
   echo "== seed_scale --scale $1"
   SECONDS=0
-  (cd "$ROOT" && "$PY" manage.py seed_scale --scale "$1" --password "$BENCH_PASSWORD")
+  local users=(); [ -n "${BENCH_SEED_USERS:-}" ] && users=(--users "$BENCH_SEED_USERS")
+  (cd "$ROOT" && "$PY" manage.py seed_scale --scale "$1" "${users[@]}" --password "$BENCH_PASSWORD")
   echo "seed_scale wall time: ${SECONDS} s"
   (cd "$ROOT" && "$PY" manage.py shell -v0 -c "from django.db import connection; connection.cursor().execute('VACUUM ANALYZE')")
 }
@@ -73,11 +79,22 @@ bench_main() {
   if [ "${BENCH_KEEP:-0}" != 1 ]; then trap bench_cleanup EXIT; fi
   bench_start_pg
   export BENCH_DEFAULT_ADMIN=1
+  local mode=${BENCH_MODE:-run}
+  case "$mode" in run|mixed|both) ;; *) echo "BENCH_MODE must be run, mixed or both"; return 2;; esac
+  if [ "$mode" != run ]; then export BENCH_SEED_USERS=${BENCH_SEED_USERS:-400}; fi
   bench_prepare_db "${BENCH_SCALE:-1}"
   GUNICORN_APP=config.bench_admin:application bench_start_gunicorn
   echo "== load"
   local status=0
-  "$PY" scripts/bench.py run --url "http://127.0.0.1:$PORT" --json "${BENCH_JSON:-$WORK/bench.json}" || status=$?
+  if [ "$mode" != mixed ]; then
+    "$PY" scripts/bench.py run --url "http://127.0.0.1:$PORT" --json "${BENCH_JSON:-$WORK/bench.json}" || status=$?
+  fi
+  if [ "$mode" != run ]; then
+    echo "== mixed workload"
+    "$PY" scripts/bench.py mixed --url "http://127.0.0.1:$PORT" --users "${BENCH_USERS:-20}" \
+      --seconds "${BENCH_SECONDS:-300}" --think "${BENCH_THINK:-0}" \
+      --json "${BENCH_MIXED_JSON:-$WORK/mixed.json}" || status=$?
+  fi
   if grep -q "Traceback\|WORKER TIMEOUT" "$WORK/gunicorn.log"; then
     echo "== gunicorn log: $(grep -c 'WORKER TIMEOUT' "$WORK/gunicorn.log" || true) worker timeouts; exceptions:"
     grep -E '^[A-Za-z_.]+(Error|Exception|Exit)\b|WORKER TIMEOUT' "$WORK/gunicorn.log" | sort | uniq -c | sort -rn | head -10
