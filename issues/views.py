@@ -34,7 +34,7 @@ from .models import (
     RequestStatus,
     Status,
 )
-from .permissions import Action, can, department_ids
+from .permissions import Action, can, can_view, department_ids
 from .roles import Role, is_coordinator, roles_of, sees_everything
 
 PAGE_SIZE = 50
@@ -464,6 +464,9 @@ def _render_issue(request, issue: Issue, bound=None, status: int = 200):
     pending_objection = next((o for o in issue.objections.all() if o.status == RequestStatus.PENDING), None)
     context = {
         "issue": issue,
+        # A common issue led by another department: its number, never its title.
+        "common_issue_visible": bool(issue.common_issue_id)
+        and (sees_everything(user) or can_view(user, issue.common_issue)),
         "today": timezone.localdate(),
         "panels": panels,
         "open_panel": next(iter(bound), None),

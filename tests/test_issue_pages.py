@@ -996,3 +996,17 @@ def test_objection_and_extension_not_offered_once_used(client, issue_a, staff_a)
     assert response.status_code == 400
     assert "already waiting" in response.content.decode()
     assert ExtensionRequest.objects.filter(issue=issue_a).count() == 1
+
+
+def test_common_issue_of_another_department_shows_its_number_not_its_title(
+    client, official, coordinator, dept_a, dept_b, staff_a, staff_b
+):
+    issue = assign(new_issue(official), coordinator, dept_a, staff_a)
+    common = workflow.create_common_issue(by=coordinator, title="机密共性问题标题", category=category())
+    workflow.merge_into_common(issue_ids=[issue.pk], common_issue_id=common.pk, by=coordinator)
+    assign(common, coordinator, dept_b, staff_b)
+    login(client, staff_a)
+    body = client.get(reverse("issues:detail", args=[issue.pk])).content.decode()
+    assert f"#{common.pk}" in body and "机密共性问题标题" not in body
+    login(client, coordinator)
+    assert "机密共性问题标题" in client.get(reverse("issues:detail", args=[issue.pk])).content.decode()
