@@ -799,7 +799,10 @@ def merge_into_common(*, issue_ids: Iterable[int], common_issue_id: int, by, not
             raise WorkflowError(_("Issue #%(id)s is itself a common issue.") % {"id": issue.pk})
         issue.common_issue = common
         _save(issue, ["common_issue"])
-        _log(issue, EventKind.MERGED, by, note=note or str(common))
+        # The number only: the common issue may be led by a department the reader cannot see.
+        _log(
+            issue, EventKind.MERGED, by, note=note or _("Linked to common issue #%(id)s") % {"id": common.pk}
+        )
         merged.append(issue)
     return merged
 
