@@ -10,6 +10,10 @@
 #       dashboard, posting workflow steps and exporting (scripts/load_mixed.py); seeds
 #       BENCH_SEED_USERS (default 400 in this mode) so that every scale has enough of each role
 #   BENCH_MODE=both                 # the page table, then the mixed workload, same server
+#   BENCH_SNAPSHOT=1                # measure the last commit (git archive HEAD into a temporary
+#       directory, this checkout's .venv), not the working tree: in a checkout shared with
+#       people editing, a worker could otherwise load half-written code or a migration that
+#       appeared after `migrate` ran
 #
 # The drills (scripts/drill_*.sh) source this file for its functions.
 set -euo pipefail
@@ -107,6 +111,18 @@ bench_main() {
   return "$status"
 }
 
+bench_snapshot() {  # run this script from a clean copy of HEAD, then delete the copy
+  local snap status=0
+  snap=$(mktemp -d -t bench-snap.XXXXXX)
+  git -C "$ROOT" archive HEAD | tar -x -C "$snap"
+  ln -s "$ROOT/.venv" "$snap/.venv"
+  (cd "$ROOT" && cp --parents locale/*/LC_MESSAGES/django.mo "$snap") 2>/dev/null || true  # built, not committed
+  echo "== snapshot of $(git -C "$ROOT" rev-parse --short HEAD) in $snap"
+  BENCH_SNAPSHOT=0 bash "$snap/scripts/bench.sh" || status=$?
+  rm -rf "$snap"
+  return "$status"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  bench_main
+  if [ "${BENCH_SNAPSHOT:-0}" = 1 ]; then bench_snapshot; else bench_main; fi
 fi
