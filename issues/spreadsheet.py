@@ -63,25 +63,26 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence])
 def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) -> bytes:
     """An XLSX workbook with one sheet per (title, header, rows); strings never formulas."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES, TYPE_STRING
 
     workbook = Workbook(write_only=True)
+
+    def as_text(sheet, value: str):
+        # openpyxl would store "=…" as a formula and "#N/A" as an error: force plain text.
+        # Only these few need a cell object (openpyxl takes those through an exception).
+        if (len(value) > 1 and value.startswith("=")) or value in ERROR_CODES:
+            cell = WriteOnlyCell(sheet, value=None)
+            cell._value, cell.data_type = value, TYPE_STRING
+            return cell
+        return value
+
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(list(header))
+        sheet.append([as_text(sheet, str(h)) for h in header])
         for row in rows:
-            cells = []
-            for value in row:
-                value = _xlsx_value(value)
-                if isinstance(value, str):
-                    from openpyxl.cell import WriteOnlyCell
-
-                    cell = WriteOnlyCell(sheet, value=None)
-                    cell._value, cell.data_type = value, TYPE_STRING
-                    cells.append(cell)
-                else:
-                    cells.append(value)
-            sheet.append(cells)
+            values = (_xlsx_value(v) for v in row)
+            sheet.append([as_text(sheet, v) if isinstance(v, str) else v for v in values])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

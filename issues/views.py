@@ -6,6 +6,7 @@ see is a 404); every action is checked with `permissions.can` (403) before the w
 checks it again under a row lock.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -351,6 +352,19 @@ def _colour_label(colour: str) -> str:
     return str(Colour(colour).label) if colour else ""
 
 
+def capped_rows(rows, limit: int):
+    """At most `limit` rows, then one row that says the list was cut (a request must finish
+    within the server's timeout; a bigger list is narrowed with the filters)."""
+    for n, row in enumerate(rows):
+        if n == limit:
+            yield [
+                _("Only the first %(n)s issues are exported: narrow the list with the filters.")
+                % {"n": limit}
+            ]
+            return
+        yield row
+
+
 @require_GET
 def issue_export(request):
     fmt = request.GET.get("format", "csv")
@@ -366,7 +380,7 @@ def issue_export(request):
         .select_related(*LIST_RELATED)
         .iterator(chunk_size=2000)
     )
-    rows = ([get(issue) for _h, get in columns] for issue in issues)
+    rows = capped_rows(([get(issue) for _h, get in columns] for issue in issues), settings.EXPORT_MAX_ROWS)
     name = pgettext("export file name", "Issue list").replace(" ", "-")
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == "csv":

@@ -1010,3 +1010,18 @@ def test_common_issue_of_another_department_shows_its_number_not_its_title(
     assert f"#{common.pk}" in body and "机密共性问题标题" not in body
     login(client, coordinator)
     assert "机密共性问题标题" in client.get(reverse("issues:detail", args=[issue.pk])).content.decode()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_is_capped_with_a_note(client, settings, official, coordinator, fmt):
+    settings.EXPORT_MAX_ROWS = 3
+    for _ in range(5):
+        new_issue(official)
+    login(client, coordinator)
+    response = client.get(reverse("issues:export"), {"format": fmt})
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    else:
+        rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
+    assert len(rows) == 1 + 3 + 1  # header, 3 issues, the note
+    assert "3" in rows[-1][0] and rows[-1][1:] in ([], [None] * (len(rows[-1]) - 1))
