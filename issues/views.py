@@ -95,19 +95,20 @@ def _my_issues_condition(user) -> Q:
 
 
 def _most_urgent(mine, counts: dict, today) -> list[Issue]:
-    """The first MY_WORK_LIMIT of `mine`: overdue, then due soon, then behind schedule (each
-    by deadline), then the rest. Each group is its own small query on the issue table, asked
-    only while the list has room and the counts say the group has rows; the page's rows are
-    then loaded in one query."""
+    """The first MY_WORK_LIMIT of `mine` by supervision colour, as everywhere (red >
+    yellow > blue): overdue, then behind schedule, then due soon (each by deadline), then
+    the rest. Each group is its own small query on the issue table, asked only while the
+    list has room and the counts say the group has rows; the page's rows are then loaded
+    in one query."""
     active = Q(status__in=ACTIVE_STATUSES)
     current = active & Q(deadline__gte=today)
-    due_soon = current & Q(due_soon_from__lte=today)
-    behind = current & Q(stalled_from__lte=today) & ~Q(due_soon_from__lte=today)
+    behind = current & Q(stalled_from__lte=today)
+    due_soon = current & Q(due_soon_from__lte=today) & ~Q(stalled_from__lte=today)
     by_deadline = (F("deadline").asc(nulls_last=True), "-raised_on", "-id")
     groups = [
         (counts["overdue"], mine.filter(active & Q(deadline__lt=today))),
-        (counts["due_soon"], mine.filter(due_soon)),
         (counts["behind"], mine.filter(behind)),
+        (counts["due_soon"], mine.filter(due_soon)),
         (
             counts["open"],
             mine.exclude(

@@ -75,10 +75,11 @@ def test_my_work_renders_for_every_role(request, client, board, role):
     assert "My work" in response.content.decode()
 
 
-def test_department_staff_sees_red_blue_yellow_then_the_rest(client, board, staff_a):
+def test_department_staff_sees_red_yellow_blue_then_the_rest(client, board, staff_a):
+    # The supervision colours' own precedence (red > yellow > blue), as in the issue list.
     response = home(login(client, staff_a))
     ids = [i.pk for i in response.context["issues"]]
-    assert ids == [board[k].pk for k in ("red", "blue", "yellow", "rest")]
+    assert ids == [board[k].pk for k in ("red", "yellow", "blue", "rest")]
     counts = response.context["counts"]
     assert (counts["open"], counts["overdue"], counts["due_soon"], counts["behind"]) == (4, 1, 1, 1)
     body = response.content.decode()
