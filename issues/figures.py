@@ -19,6 +19,14 @@ Conventions that hold for every figure:
   (主办). The coverage figure is about enterprises and ignores the department filter.
 - A rate is None (shown as "—") when its denominator is 0, never a division by zero.
 - "Now" figures (open, overdue, due soon, colours) ignore the period: they describe today.
+
+Two ways to the same numbers. With a district, sector or department filter the figures
+are counted over the (filtered, smaller) issue table as written below. Without one (the
+leadership default, a whole city) the period counts are summed from the per-day rollup
+`IssueDayFigure` (`issues.figure_rollup`: kept exact by database triggers in the same
+transaction as every write), and only what depends on today (open, overdue, due soon,
+colours, a response not yet due) is counted live over the open issues. Both give the
+same numbers; tests/test_figure_rollup.py compares them after random workflow histories.
 """
 
 from __future__ import annotations
@@ -31,27 +39,34 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
+    IntegerField,
     OuterRef,
     Q,
+    Subquery,
+    Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .figure_rollup import MEASURES
 from .models import (
     ACTIVE_STATUSES,
     OPEN_STATUSES,
     Issue,
+    IssueDayFigure,
     Outcome,
     Satisfaction,
     Scope,
+    Status,
 )
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -262,6 +277,92 @@ class Filters:
         return params
 
 
+# -- the rollup (no filter) ------------------------------------------------------------------
+
+
+def uses_rollup(filters: Filters) -> bool:
+    """The per-day rollup is kept for the whole city: used when nothing is filtered."""
+    return not (filters.district or filters.sector or filters.department)
+
+
+def q_untriaged() -> Q:
+    """Never assigned nor closed. Such an issue is new (the check constraints say so: an
+    assigned, resolved or closed one has assigned_at or closed_at), so status=new is implied
+    and lets the database read the small open part of the (status, deadline) index."""
+    return Q(status=Status.NEW, assigned_at__isnull=True, closed_at__isnull=True)
+
+
+def q_response_late_untriaged(today: date) -> Q:
+    """The part of `q_response_late` that depends on today (the rollup holds the rest)."""
+    return q_untriaged() & Q(respond_by__lt=today)
+
+
+def q_in_days(period: Period) -> Q:
+    return Q(day__gte=period.start, day__lte=period.end)
+
+
+def _period_sum(measure, period: Period):
+    return Coalesce(Sum(measure, filter=q_in_days(period)), 0)
+
+
+def _relevant_sum(period: Period):
+    """Rollup twin of `q_relevant` minus the open part: anything happened in the period."""
+    return Coalesce(
+        Sum(
+            F("raised") + F("assigned") + F("resolved") + F("closed") + F("contacted"),
+            filter=q_in_days(period),
+        ),
+        0,
+    )
+
+
+def _count(qs) -> Coalesce:
+    """A correlated COUNT(*) of `qs` (filtered on one group) as a scalar subquery."""
+    counted = qs.order_by().annotate(_group=Value(1)).values("_group").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _open_issues(alias: str):
+    return Issue.objects.using(alias).filter(q_individual(), q_open())
+
+
+def _rollup_summary(period: Period, today: date) -> dict[str, Any]:
+    alias = database_alias()
+    sums = (
+        IssueDayFigure.objects.using(alias)
+        .filter(q_in_days(period), dimension="all")
+        .aggregate(**{m: Coalesce(Sum(m), 0) for m in MEASURES})
+    )
+    raised = q_raised_in(period)
+    now = _open_issues(alias).aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=q_overdue(today)),
+        due_soon=Count("pk", filter=q_due_soon(today)),
+        red=Count("pk", filter=q_overdue(today)),
+        yellow=Count("pk", filter=q_yellow(today)),
+        blue=Count("pk", filter=q_blue(today)),
+        late_untriaged=Count("pk", filter=raised & q_response_late_untriaged(today)),
+        response_pending=Count("pk", filter=raised & q_response_pending(today)),
+    )
+    row = {
+        "raised": sums["raised"],
+        "solved_on_site": sums["solved_on_site"],
+        **{k: now[k] for k in ("open", "overdue", "due_soon", "red", "yellow", "blue")},
+        "response_in_time": sums["responded_in_time"],
+        "response_due": sums["responded_in_time"] + sums["responded_late"] + now["late_untriaged"],
+        "response_pending": now["response_pending"],
+        **{
+            k: sums[k]
+            for k in ("closed", "closed_resolved", "resolved", "resolved_judged", "resolved_on_time")
+        },
+    }
+    for kind in ("reply", "solution"):
+        for part in ("with", "satisfied", "basically"):
+            row[f"{kind}_{part}"] = sums[f"{kind}_{part}"]
+    row["days_sum"] = timedelta(days=sums["resolve_days_sum"])
+    return row
+
+
 def rate(numerator: float | None, denominator: int | None) -> float | None:
     """numerator / denominator, or None when there is nothing to divide by."""
     if not denominator:
@@ -310,6 +411,26 @@ def summary(period: Period, filters: Filters, today: date | None = None) -> dict
       the on-time rate's denominator (issues handled by a department, resolved in period).
     """
     today = today or timezone.localdate()
+    if uses_rollup(filters):
+        row = _rollup_summary(period, today)
+    else:
+        row = _raw_summary(period, filters, today)
+    days_sum = row.pop("days_sum")
+    row["avg_days"] = _days(days_sum) / row["resolved_judged"] if row["resolved_judged"] else None
+    row["response_rate"] = rate(row["response_in_time"], row["response_due"])
+    row["resolution_rate"] = rate(row["closed_resolved"], row["closed"])
+    row["on_time_rate"] = rate(row["resolved_on_time"], row["resolved_judged"])
+    for kind in ("reply", "solution"):
+        row[f"{kind}_rate"] = satisfaction_rate(
+            row[f"{kind}_satisfied"], row[f"{kind}_basically"], row[f"{kind}_with"]
+        )
+        row[f"{kind}_satisfied_share"] = rate(row[f"{kind}_satisfied"], row[f"{kind}_with"])
+    return row
+
+
+def _raw_summary(period: Period, filters: Filters, today: date) -> dict[str, Any]:
+    """`summary` counted over the issue table, in ONE query. The average days to resolve is
+    carried as the sum of days (exact whole days), divided by its count in `summary`."""
     raised = q_raised_in(period)
     resolved_in = q_timestamp_in("resolved_at", period)
     closed_in = q_timestamp_in("closed_at", period)
@@ -339,19 +460,9 @@ def summary(period: Period, filters: Filters, today: date | None = None) -> dict
         counts[f"{kind}_satisfied"] = contacted & Q(**{name: Satisfaction.SATISFIED})
         counts[f"{kind}_basically"] = contacted & Q(**{name: Satisfaction.BASICALLY_SATISFIED})
     aggregates = {key: Count("pk", filter=q) for key, q in counts.items()}
-    aggregates["avg_days"] = Avg(days_to_resolve, filter=resolved_in & q_resolved_judged())
+    aggregates["days_sum"] = Sum(days_to_resolve, filter=resolved_in & q_resolved_judged())
     qs = Issue.objects.using(database_alias()).filter(filters.issue_q(), q_relevant(period))
-    row = qs.aggregate(**aggregates)
-    row["avg_days"] = _days(row["avg_days"])
-    row["response_rate"] = rate(row["response_in_time"], row["response_due"])
-    row["resolution_rate"] = rate(row["closed_resolved"], row["closed"])
-    row["on_time_rate"] = rate(row["resolved_on_time"], row["resolved_judged"])
-    for kind in ("reply", "solution"):
-        row[f"{kind}_rate"] = satisfaction_rate(
-            row[f"{kind}_satisfied"], row[f"{kind}_basically"], row[f"{kind}_with"]
-        )
-        row[f"{kind}_satisfied_share"] = rate(row[f"{kind}_satisfied"], row[f"{kind}_with"])
-    return row
+    return qs.aggregate(**aggregates)
 
 
 def summary_params(period: Period, filters: Filters) -> dict[str, dict[str, Any]]:
@@ -479,19 +590,22 @@ def league_table(period: Period, filters: Filters, today: date | None = None) ->
         "overdue": q_overdue(today),
     }
     alias = database_alias()
-    grouped = (
-        Issue.objects.using(alias)
-        .filter(filters.issue_q(), q_relevant(period), lead_department__isnull=False)
-        .values("lead_department")
-        .annotate(**{key: Count("pk", filter=q) for key, q in counts.items()})
-        .order_by()
-    )
-    by_department = {row["lead_department"]: row for row in grouped}
     departments = Department.objects.using(alias).only("id", "name", "short_name")
-    if filters.department:
-        departments = departments.filter(pk=filters.department)
+    if uses_rollup(filters):
+        by_department, departments = _rollup_league(period, today, alias, departments)
     else:
-        departments = departments.filter(Q(is_active=True) | Q(pk__in=list(by_department)))
+        grouped = (
+            Issue.objects.using(alias)
+            .filter(filters.issue_q(), q_relevant(period), lead_department__isnull=False)
+            .values("lead_department")
+            .annotate(**{key: Count("pk", filter=q) for key, q in counts.items()})
+            .order_by()
+        )
+        by_department = {row["lead_department"]: row for row in grouped}
+        if filters.department:
+            departments = departments.filter(pk=filters.department)
+        else:
+            departments = departments.filter(Q(is_active=True) | Q(pk__in=list(by_department)))
     base_params = summary_params(period, filters)
     rows = []
     for department in departments:
@@ -544,13 +658,17 @@ def breakdown(by: str, period: Period, filters: Filters, today: date | None = No
         "overdue": q_overdue(today),
     }
     values = [group_field] + ([label_field] if label_field else [])
-    grouped = (
-        Issue.objects.using(database_alias())
-        .filter(filters.issue_q(), q_relevant(period))
-        .values(*values)
-        .annotate(**{key: Count("pk", filter=q) for key, q in counts.items()})
-        .order_by(*values)
-    )
+    if uses_rollup(filters):
+        grouped = _rollup_breakdown(by, period, today)
+        label_field = "label" if label_field else None
+    else:
+        grouped = (
+            Issue.objects.using(database_alias())
+            .filter(filters.issue_q(), q_relevant(period))
+            .values(*values)
+            .annotate(**{key: Count("pk", filter=q) for key, q in counts.items()})
+            .order_by(*values)
+        )
     base_params = summary_params(period, filters)
     if by == "sector":
         from enterprises.models import Sector
@@ -581,6 +699,29 @@ def monthly_trend(end: date, filters: Filters, months: int = TREND_MONTHS) -> li
     month_starts.reverse()
     whole = Period(month_starts[0], month_period(end.year, end.month).end)
     alias = database_alias()
+    if uses_rollup(filters):
+        raised, resolved = _rollup_trend(whole, alias)
+    else:
+        raised, resolved = _raw_trend(whole, filters, alias)
+    base_params = summary_params(whole, filters)
+    rows = []
+    for start in month_starts:
+        p = month_period(start.year, start.month)
+        row = GroupRow(start, start.strftime("%Y-%m"))
+        row.counts = {"raised": raised.get(start, 0), "resolved": resolved.get(start, 0)}
+        row.params = {
+            "raised": {**base_params["raised"], "raised_after": _d(p.start), "raised_before": _d(p.end)},
+            "resolved": {
+                **base_params["resolved"],
+                "resolved_after": _d(p.start),
+                "resolved_before": _d(p.end),
+            },
+        }
+        rows.append(row)
+    return rows
+
+
+def _raw_trend(whole: Period, filters: Filters, alias: str) -> tuple[dict, dict]:
     base = Issue.objects.using(alias).filter(filters.issue_q())
     raised = {
         row["month"]: row["n"]
@@ -606,21 +747,144 @@ def monthly_trend(end: date, filters: Filters, months: int = TREND_MONTHS) -> li
                 else month_value.date()
             )
         resolved[month_value] = row["n"]
-    base_params = summary_params(whole, filters)
+    return raised, resolved
+
+
+def _rollup_trend(whole: Period, alias: str) -> tuple[dict, dict]:
+    """Raised and resolved per month from the rollup, in ONE query."""
+    raised, resolved = {}, {}
+    for row in (
+        IssueDayFigure.objects.using(alias)
+        .filter(q_in_days(whole), dimension="all")
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(raised=Sum("raised"), resolved=Sum("resolved"))
+        .order_by()
+    ):
+        month = row["month"]
+        month = month.date() if isinstance(month, datetime) else month
+        raised[month], resolved[month] = row["raised"], row["resolved"]
+    return raised, resolved
+
+
+LEAGUE_SUMS = {
+    "assigned": "assigned",
+    "resolved": "resolved",
+    "resolved_judged": "resolved_judged",
+    "resolved_on_time": "resolved_on_time",
+    "response_in_time": "responded_in_time",
+    "response_late": "responded_late",
+    "solution_with": "solution_with",
+    "solution_satisfied": "solution_satisfied",
+    "solution_basically": "solution_basically",
+}
+
+
+def _rollup_league(period: Period, today: date, alias: str, departments):
+    """The league table's counts from the rollup (ONE grouped query) and the departments with
+    their live counts (ONE query: open, overdue, late untriaged ones as correlated COUNTs)."""
+    sums = {
+        int(row["key"]): row
+        for row in IssueDayFigure.objects.using(alias)
+        .filter(q_in_days(period), dimension="department")
+        .values("key")
+        # relevant first: its F() must name the columns, not the sums of the same name.
+        .annotate(relevant=_relevant_sum(period))
+        .annotate(**{name: Coalesce(Sum(m), 0) for name, m in LEAGUE_SUMS.items()})
+        .order_by()
+    }
+    open_here = _open_issues(alias).filter(lead_department=OuterRef("pk"))
+    departments = departments.only("id", "name", "short_name", "is_active").annotate(
+        open=_count(open_here),
+        overdue=_count(open_here.filter(q_overdue(today))),
+        late_untriaged=_count(open_here.filter(q_raised_in(period), q_response_late_untriaged(today))),
+    )
+    zero = dict.fromkeys([*LEAGUE_SUMS, "relevant"], 0)
+    by_department, listed = {}, []
+    for department in departments:
+        found = sums.get(department.pk, zero)
+        if found["relevant"] or department.open:
+            by_department[department.pk] = {
+                **found,
+                "response_due": found["response_in_time"]
+                + found["response_late"]
+                + department.late_untriaged,
+                "open": department.open,
+                "overdue": department.overdue,
+            }
+        if department.is_active or department.pk in by_department:
+            listed.append(department)
+    return by_department, listed
+
+
+def _rollup_breakdown(by: str, period: Period, today: date) -> list[dict[str, Any]]:
+    """Rows like the raw breakdown query's, in TWO queries: the period's sums per group from
+    the rollup (every group it knows), and the live open / overdue counts with the labels.
+    Groups with nothing in the period and nothing open are left out, as in the raw query."""
+    from enterprises.models import District
+
+    from .models import Category
+
+    alias = database_alias()
+    sums = {
+        row["key"]: row
+        for row in IssueDayFigure.objects.using(alias)
+        .filter(dimension=by)
+        .values("key")
+        # relevant first: its F() must name the columns, not the sums of the same name.
+        .annotate(relevant=_relevant_sum(period))
+        .annotate(raised=_period_sum("raised", period), resolved=_period_sum("resolved", period))
+        .order_by()
+    }
+    live_q = Q(status__in=OPEN_STATUSES, scope=Scope.INDIVIDUAL)
+    overdue_q = Q(status__in=ACTIVE_STATUSES, deadline__lt=today)
+    if by in ("category", "district"):
+        # The group table with its open issues joined (LEFT JOIN ... ON the open condition).
+        path = "issues" if by == "category" else "enterprises__issues"
+        model = Category if by == "category" else District
+        live = model.objects.using(alias).annotate(
+            live=FilteredRelation(path, condition=Q(**{f"{path}__{k}": v for k, v in live_q.children}))
+        )
+        found = live.values("pk", "name").annotate(
+            open=Count("live"),
+            overdue=Count(
+                "live",
+                filter=Q(live__status__in=ACTIVE_STATUSES, live__deadline__lt=today),
+            ),
+        )
+        now = {str(r["pk"]): (r["name"], r["open"], r["overdue"]) for r in found.order_by()}
+    else:
+        found = (
+            _open_issues(alias)
+            .values("enterprise__sector")
+            .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q))
+            .order_by()
+        )
+        now = {r["enterprise__sector"]: (None, r["open"], r["overdue"]) for r in found}
+    group_field = {
+        "category": "category",
+        "district": "enterprise__district",
+        "sector": "enterprise__sector",
+    }[by]
+    zero = {"relevant": 0, "raised": 0, "resolved": 0}
     rows = []
-    for start in month_starts:
-        p = month_period(start.year, start.month)
-        row = GroupRow(start, start.strftime("%Y-%m"))
-        row.counts = {"raised": raised.get(start, 0), "resolved": resolved.get(start, 0)}
-        row.params = {
-            "raised": {**base_params["raised"], "raised_after": _d(p.start), "raised_before": _d(p.end)},
-            "resolved": {
-                **base_params["resolved"],
-                "resolved_after": _d(p.start),
-                "resolved_before": _d(p.end),
-            },
-        }
-        rows.append(row)
+    for key in set(sums) | {k for k, (_label, n, _o) in now.items() if n}:
+        found_sums = sums.get(key, zero)
+        label, open_now, overdue_now = now.get(key, (None, 0, 0))
+        if not (found_sums["relevant"] or open_now):
+            continue
+        typed = key if by == "sector" else int(key)
+        rows.append(
+            {
+                group_field: typed,
+                "label": label,
+                "raised": found_sums["raised"],
+                "resolved": found_sums["resolved"],
+                "open": open_now,
+                "overdue": overdue_now,
+            }
+        )
+    rows.sort(key=lambda r: r[group_field])
     return rows
 
 

@@ -307,6 +307,26 @@ class Issue(models.Model):
                 condition=Q(status__in=["assigned", "in_progress"]),
                 name="issue_active_deadline",
             ),
+            # The dashboard's live figures (open, overdue, due soon, colours, responses not
+            # yet due) per department / category / enterprise, read from this index alone.
+            models.Index(
+                fields=[
+                    "lead_department",
+                    "category",
+                    "enterprise",
+                    "status",
+                    "deadline",
+                    "due_soon_from",
+                    "stalled_from",
+                    "respond_by",
+                    "raised_on",
+                    "assigned_at",
+                    "closed_at",
+                    "id",
+                ],
+                condition=Q(status__in=["new", "assigned", "in_progress", "resolved"], scope="individual"),
+                name="issue_open_figures",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=Status.values), name="issue_status_valid"),
@@ -720,3 +740,61 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.kind} {self.sent_on}"
+
+
+class IssueDayFigure(models.Model):
+    """Per-day totals behind the dashboard's period figures (see `issues.figure_rollup`).
+
+    One row per (dimension, key, day): what happened that day to enterprise issues
+    (scope individual) of that department / category / district / sector, or of all of
+    them (dimension "all", key ""). Maintained by database triggers on the issue and
+    enterprise tables in the same transaction as every write, whatever sends it (workflow,
+    admin, bulk seed, raw SQL); `manage.py rebuild_figures --check` verifies it from the
+    issues themselves. Never edited by hand.
+    """
+
+    DIMENSIONS = ("all", "department", "category", "district", "sector")
+
+    day = models.DateField(_("day"))
+    dimension = models.CharField(_("dimension"), max_length=12)
+    key = models.CharField(_("key"), max_length=30, blank=True)
+    # By raised_on.
+    raised = models.IntegerField(default=0)
+    solved_on_site = models.IntegerField(default=0)
+    responded_in_time = models.IntegerField(default=0)
+    responded_late = models.IntegerField(default=0)
+    # By the Asia/Shanghai date of assigned_at.
+    assigned = models.IntegerField(default=0)
+    # By the Asia/Shanghai date of resolved_at.
+    resolved = models.IntegerField(default=0)
+    resolved_judged = models.IntegerField(default=0)
+    resolved_on_time = models.IntegerField(default=0)
+    resolve_days_sum = models.IntegerField(default=0)
+    # By the Asia/Shanghai date of closed_at.
+    closed = models.IntegerField(default=0)
+    closed_resolved = models.IntegerField(default=0)
+    # By contacted_on.
+    contacted = models.IntegerField(default=0)
+    reply_with = models.IntegerField(default=0)
+    reply_satisfied = models.IntegerField(default=0)
+    reply_basically = models.IntegerField(default=0)
+    solution_with = models.IntegerField(default=0)
+    solution_satisfied = models.IntegerField(default=0)
+    solution_basically = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("issue day figure")
+        verbose_name_plural = _("issue day figures")
+        indexes = [models.Index(fields=["dimension", "day"], name="issuedayfigure_period")]
+        constraints = [
+            # (dimension, key, day): one group's days are adjacent; a period of one
+            # dimension reads the (dimension, day) index.
+            models.UniqueConstraint(fields=["dimension", "key", "day"], name="issuedayfigure_unique"),
+            models.CheckConstraint(
+                condition=Q(dimension__in=["all", "department", "category", "district", "sector"]),
+                name="issuedayfigure_dimension_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.key}"
