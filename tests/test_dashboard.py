@@ -273,7 +273,7 @@ def test_weekly_list_caps_each_department_and_links_to_the_rest(leader, as_user,
     # most overdue first, 30 of 35; the other 5 one click away
     assert [i.pk for i in groups[dept_a]["issues"]] == [i.pk for i in reversed(late)][:30]
     assert groups[dept_a]["total"] == 35 and groups[dept_a]["more"] == 5
-    assert "5 more red or yellow issues in the issue list" in response.content.decode()
+    assert "问题列表中还有 5 个红色或黄色问题" in response.content.decode()  # Chinese by default
     more = client.get(groups[dept_a]["more_url"])
     assert more.context["page"].paginator.count == 35
     assert len(groups[dept_b]["issues"]) == 3 and groups[dept_b]["more"] == 0
