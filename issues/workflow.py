@@ -466,12 +466,11 @@ def _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisf
     issue.contacted_on = contacted_on
     issue.reply_satisfaction, issue.solution_satisfaction = reply_satisfaction, solution_satisfaction
     _save(issue, ["contacted_on", "reply_satisfaction", "solution_satisfaction"])
-    summary = "; ".join(
-        [
-            f"{_('reply')}: {Satisfaction(reply_satisfaction).label}",
-            f"{_('solution')}: {Satisfaction(solution_satisfaction).label}",
-        ]
-    )
+    # (No _() inside f-strings: makemessages cannot see them.)
+    summary = _("Reply: %(reply)s; solution: %(solution)s") % {
+        "reply": Satisfaction(reply_satisfaction).label,
+        "solution": Satisfaction(solution_satisfaction).label,
+    }
     _log(issue, EventKind.FEEDBACK, by, note=f"{summary}. {note}".strip())
 
 
