@@ -99,7 +99,8 @@ def _temp_path(user, token: str) -> Path:
 def _keep_upload(user, data: bytes) -> str:
     folder = _temp_dir()
     cutoff = time.time() - STALE_AFTER
-    for old in folder.glob("*.upload"):  # previews nobody confirmed
+    # Previews nobody confirmed, and claims left by a process killed mid-import.
+    for old in [*folder.glob("*.upload"), *folder.glob("*.claimed-*")]:
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
@@ -166,25 +167,33 @@ def _confirm(request, context):
     if not confirm.is_valid() or not TOKEN.match(confirm.cleaned_data["token"]):
         raise PermissionDenied
     path = _temp_path(request.user, confirm.cleaned_data["token"])
+    # Claim the preview by renaming it (atomic): a double click or a second tab confirming
+    # the same preview finds it gone instead of importing the file a second time.
+    claimed = path.with_suffix(f".claimed-{secrets.token_hex(8)}")
     try:
-        data = path.read_bytes()
+        path.rename(claimed)
+        data = claimed.read_bytes()
     except OSError:
-        messages.error(request, _("This preview has expired. Upload the file again."))
+        messages.error(
+            request, _("This preview has expired or is already being imported. Upload the file again.")
+        )
         return HttpResponseRedirect(reverse("admin:enterprises_survey_import"))
-    if hashlib.sha256(data).hexdigest() != confirm.cleaned_data["digest"]:
-        raise PermissionDenied
-    result = import_survey_file(
-        data=data,
-        filename=confirm.cleaned_data["filename"],
-        survey_name=confirm.cleaned_data["survey_name"],
-        by=request.user,
-        create_issues=confirm.cleaned_data["create_issues"],
-        dry_run=False,
-    )
+    try:
+        if hashlib.sha256(data).hexdigest() != confirm.cleaned_data["digest"]:
+            raise PermissionDenied
+        result = import_survey_file(
+            data=data,
+            filename=confirm.cleaned_data["filename"],
+            survey_name=confirm.cleaned_data["survey_name"],
+            by=request.user,
+            create_issues=confirm.cleaned_data["create_issues"],
+            dry_run=False,
+        )
+    finally:
+        claimed.unlink(missing_ok=True)
     if not result.ok:
         context.update(result=result, form=SurveyUploadForm(initial={"survey_name": result.survey_name}))
         return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
-    path.unlink(missing_ok=True)
     messages.success(
         request,
         _(

@@ -576,3 +576,18 @@ def test_preview_queries_do_not_grow_with_the_number_of_rows(
                 dry_run=True,
             )
         assert result.ok and result.enterprises_created == n and result.enterprises_unchanged == 12
+
+
+@pytest.mark.django_db
+def test_confirming_the_same_preview_twice_imports_once(coordinator_client):
+    """A double click on confirm: the second post finds the preview claimed, imports nothing."""
+    preview, _ = admin_upload(
+        coordinator_client, FIXTURES / "survey-gb18030.csv", create_issues=True, confirm=False
+    )
+    assert confirm_preview(coordinator_client, preview).status_code == 302
+    after_first = counts()
+    again = confirm_preview(coordinator_client, preview)
+    assert again.status_code == 302
+    assert counts() == after_first
+    messages = [str(m) for m in coordinator_client.get(again["Location"]).context["messages"]]
+    assert any("already being imported" in m or "正在导入" in m for m in messages), messages
