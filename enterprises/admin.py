@@ -30,7 +30,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
@@ -54,18 +54,22 @@ STALE_AFTER = 24 * 3600
 class SurveyUploadForm(forms.Form):
     file = forms.FileField(
         allow_empty_file=True,  # the pipeline says "the file is empty" like it does for the command
-        label=_lazy("Survey file (CSV or XLSX)"),
-        help_text=_lazy("CSV saved by Excel (UTF-8 or GB18030/GBK) or an .xlsx workbook; at most 10 MB."),
+        label=gettext_lazy("Survey file (CSV or XLSX)"),
+        help_text=gettext_lazy(
+            "CSV saved by Excel (UTF-8 or GB18030/GBK) or an .xlsx workbook; at most 10 MB."
+        ),
     )
     survey_name = forms.CharField(
-        label=_lazy("Survey round"),
+        label=gettext_lazy("Survey round"),
         max_length=200,
-        help_text=_lazy("An existing round is updated; a new name creates a new round."),
+        help_text=gettext_lazy("An existing round is updated; a new name creates a new round."),
     )
     create_issues = forms.BooleanField(
-        label=_lazy("Create issues from the stated needs"),
+        label=gettext_lazy("Create issues from the stated needs"),
         required=False,
-        help_text=_lazy("Each need becomes a new issue (source: survey). Needs already raised are skipped."),
+        help_text=gettext_lazy(
+            "Each need becomes a new issue (source: survey). Needs already raised are skipped."
+        ),
     )
 
     def clean_file(self):
@@ -239,7 +243,7 @@ class DistrictAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(enterprise_total=Count("enterprises"))
 
-    @admin.display(description=_lazy("enterprises"), ordering="enterprise_total")
+    @admin.display(description=gettext_lazy("enterprises"), ordering="enterprise_total")
     def enterprise_count(self, obj):
         return obj.enterprise_total
 
@@ -263,8 +267,11 @@ class EnterpriseAdmin(ImportExportModelAdmin):
     inlines = [ContactInline]
     fieldsets = [
         (None, {"fields": ["name", "credit_code", "sector", "industry", "district", "address"]}),
-        (_lazy("Scale"), {"fields": ["employees", "annual_revenue"]}),
-        (_lazy("Key list and liaison"), {"fields": ["is_key", "liaison_leader", "liaison_department"]}),
+        (gettext_lazy("Scale"), {"fields": ["employees", "annual_revenue"]}),
+        (
+            gettext_lazy("Key list and liaison"),
+            {"fields": ["is_key", "liaison_leader", "liaison_department"]},
+        ),
         (None, {"fields": ["notes", "created_at", "updated_at"]}),
     ]
 
@@ -319,7 +326,7 @@ class SurveyAdmin(ImportLinkMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(response_total=Count("responses"))
 
-    @admin.display(description=_lazy("responses"), ordering="response_total")
+    @admin.display(description=gettext_lazy("responses"), ordering="response_total")
     def response_count(self, obj):
         return obj.response_total
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.text import Truncator
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -280,19 +280,19 @@ def dashboard(request):
             "labels": [row.label for row in trend],
             "raised": [row.counts["raised"] for row in trend],
             "resolved": [row.counts["resolved"] for row in trend],
-            "raisedLabel": _g("Raised"),
-            "resolvedLabel": _g("Resolved"),
+            "raisedLabel": gettext("Raised"),
+            "resolvedLabel": gettext("Resolved"),
         },
         "colours": {
-            "labels": [_g("Red"), _g("Yellow"), _g("Blue")],
+            "labels": [gettext("Red"), gettext("Yellow"), gettext("Blue")],
             "values": [n for _key, _label, n, _url in colours],
         },
         "categories": {
             "labels": [row.label for row in breakdowns[0][2]],
             "raised": [row.counts["raised"] for row in breakdowns[0][2]],
             "open": [row.counts["open"] for row in breakdowns[0][2]],
-            "raisedLabel": _g("Raised in the period"),
-            "openLabel": _g("Open now"),
+            "raisedLabel": gettext("Raised in the period"),
+            "openLabel": gettext("Open now"),
         },
     }
     context = {
@@ -497,25 +497,25 @@ def weekly_xlsx(
     rows = weekly_xlsx_rows(filters, today, limit)
     capped = len(rows) > limit
     header = [
-        _g("Lead department"),
-        _g("No."),
-        _g("Enterprise"),
-        _g("Title"),
-        _g("Status"),
-        _g("Deadline"),
-        _g("Days overdue"),
-        _g("Colour"),
-        _g("Latest progress"),
-        _g("Progress date"),
+        gettext("Lead department"),
+        gettext("No."),
+        gettext("Enterprise"),
+        gettext("Title"),
+        gettext("Status"),
+        gettext("Deadline"),
+        gettext("Days overdue"),
+        gettext("Colour"),
+        gettext("Latest progress"),
+        gettext("Progress date"),
     ]
     data = []
     for row in rows[:limit]:
         late = row["colour"] == Colour.RED and row["deadline"] is not None
         data.append(
             [
-                row["lead_department__name"] or _g("Not yet assigned"),
+                row["lead_department__name"] or gettext("Not yet assigned"),
                 row["id"],
-                row["enterprise__name"] or _g("Common issue"),
+                row["enterprise__name"] or gettext("Common issue"),
                 row["title"],
                 str(statuses.get(row["status"], row["status"])),
                 row["deadline"],
@@ -528,18 +528,27 @@ def weekly_xlsx(
     if capped:
         data.append(
             [
-                _g("Only the first %(n)s rows are listed: filter by department or district for the rest.")
+                gettext(
+                    "Only the first %(n)s rows are listed: filter by department or district for the rest."
+                )
                 % {"n": limit}
             ]
         )
-    summary_header = [_g("Lead department"), _g("Open"), _g("Red"), _g("Yellow"), _g("Blue")]
-    summary_data = [
-        [r["name"] or _g("Not yet assigned"), r["open"], r["red"], r["yellow"], r["blue"]] for r in summary
+    summary_header = [
+        gettext("Lead department"),
+        gettext("Open"),
+        gettext("Red"),
+        gettext("Yellow"),
+        gettext("Blue"),
     ]
-    filename = _g("weekly-list-%(date)s.xlsx") % {"date": today.isoformat()}
+    summary_data = [
+        [r["name"] or gettext("Not yet assigned"), r["open"], r["red"], r["yellow"], r["blue"]]
+        for r in summary
+    ]
+    filename = gettext("weekly-list-%(date)s.xlsx") % {"date": today.isoformat()}
     return xlsx_response(
         filename,
-        [(_g("Weekly list"), header, data), (_g("By department"), summary_header, summary_data)],
+        [(gettext("Weekly list"), header, data), (gettext("By department"), summary_header, summary_data)],
     )
 
 

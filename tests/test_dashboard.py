@@ -338,7 +338,7 @@ def test_weekly_xlsx_is_capped_and_says_so(dept_a):
     response = weekly_xlsx(filters, today, weekly_summary(filters, today), limit=3)
     rows = list(load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 1 + 3 + 1
-    assert "Only the first 3 rows" in rows[-1][0]
+    assert "仅列出前 3 行" in rows[-1][0]
     response = weekly_xlsx(filters, today, weekly_summary(filters, today), limit=5)
     rows = list(load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 1 + 5
