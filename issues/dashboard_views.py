@@ -26,7 +26,16 @@ from config.db_router import reads_from_replica
 from enterprises.models import District, Sector
 
 from . import figures
-from .models import ACTIVE_STATUSES, OPEN_STATUSES, Colour, Department, Issue, IssueEvent, Status
+from .models import (
+    ACTIVE_STATUSES,
+    OPEN_STATUSES,
+    Colour,
+    Department,
+    Issue,
+    IssueEvent,
+    Status,
+    colour_conditions,
+)
 from .roles import sees_everything
 from .spreadsheet import xlsx_response
 
@@ -348,7 +357,8 @@ def _weekly_base(filters: figures.Filters):
 
 def _supervised(today: date) -> Q:
     """Red (overdue) or yellow (behind schedule): the supervision list (督办清单)."""
-    return Q(status__in=ACTIVE_STATUSES) & (Q(deadline__lt=today) | Q(stalled_from__lte=today))
+    colours = colour_conditions(today)
+    return colours[Colour.RED] | colours[Colour.YELLOW]
 
 
 def _latest_note(qs):
@@ -369,23 +379,16 @@ def _list_url(params: dict) -> str:
 def weekly_summary(filters: figures.Filters, today: date) -> list[dict]:
     """Open, red, yellow and blue issues per lead department (unassigned first), in ONE
     grouped query; every count links to the issue list showing those rows."""
-    active = Q(status__in=ACTIVE_STATUSES)
-    not_late = Q(deadline__gte=today)
+    colours = colour_conditions(today)
     rows = (
         _weekly_base(filters)
         .order_by()
         .values("lead_department", "lead_department__name")
         .annotate(
             open=Count("id"),
-            red=Count("id", filter=active & Q(deadline__lt=today)),
-            yellow=Count("id", filter=active & not_late & Q(stalled_from__lte=today)),
-            blue=Count(
-                "id",
-                filter=active
-                & not_late
-                & Q(due_soon_from__lte=today)
-                & (Q(stalled_from__isnull=True) | Q(stalled_from__gt=today)),
-            ),
+            red=Count("id", filter=colours[Colour.RED]),
+            yellow=Count("id", filter=colours[Colour.YELLOW]),
+            blue=Count("id", filter=colours[Colour.BLUE]),
         )
         .order_by(F("lead_department__name").asc(nulls_first=True))
     )

@@ -61,12 +61,14 @@ from .figure_rollup import MEASURES
 from .models import (
     ACTIVE_STATUSES,
     OPEN_STATUSES,
+    Colour,
     Issue,
     IssueDayFigure,
     Outcome,
     Satisfaction,
     Scope,
     Status,
+    colour_conditions,
 )
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -156,7 +158,7 @@ def q_open() -> Q:
 
 def q_overdue(today: date) -> Q:
     """Red: being worked on (assigned / in progress) and past its (current) deadline."""
-    return Q(status__in=ACTIVE_STATUSES, deadline__lt=today)
+    return colour_conditions(today)[Colour.RED]
 
 
 def q_due_soon(today: date) -> Q:
@@ -164,17 +166,17 @@ def q_due_soon(today: date) -> Q:
 
     The same rows as `Issue.objects.due_soon()`; it includes issues that are also yellow.
     """
-    return Q(status__in=ACTIVE_STATUSES, due_soon_from__lte=today, deadline__gte=today)
+    return colour_conditions(today)["due_soon"]
 
 
 def q_yellow(today: date) -> Q:
     """Yellow: not overdue, a milestone late or no progress for 10 working days."""
-    return Q(status__in=ACTIVE_STATUSES, stalled_from__lte=today, deadline__gte=today)
+    return colour_conditions(today)[Colour.YELLOW]
 
 
 def q_blue(today: date) -> Q:
     """Blue: due soon and not yellow (red > yellow > blue, as `with_colour`)."""
-    return q_due_soon(today) & (Q(stalled_from__isnull=True) | Q(stalled_from__gt=today))
+    return colour_conditions(today)[Colour.BLUE]
 
 
 def q_raised_in(period: Period) -> Q:

@@ -23,7 +23,18 @@ from django_filters import (
 from enterprises.models import District, Sector
 
 from .figure_filters import FigureFilters
-from .models import ACTIVE_STATUSES, Category, Colour, Department, Issue, Priority, Scope, Source, Status
+from .models import (
+    ACTIVE_STATUSES,
+    Category,
+    Colour,
+    Department,
+    Issue,
+    Priority,
+    Scope,
+    Source,
+    Status,
+    colour_conditions,
+)
 
 SEARCH_MAX_LENGTH = 200
 # The filters this module renders; anything else on the form comes from FigureFilters.
@@ -47,22 +58,6 @@ LIST_FILTERS = (
     "raised_before",
     "ordering",
 )
-
-
-def colour_conditions(today) -> dict[str, Q]:
-    """The rows of each supervision colour as plain column conditions (the same rules as
-    `IssueQuerySet.with_colour`), so each part of the list can be read through an index
-    instead of sorting every visible issue by a computed colour."""
-    active = Q(status__in=ACTIVE_STATUSES)
-    current = active & Q(deadline__gte=today)  # active issues always have a deadline
-    not_stalled = ~Q(stalled_from__lte=today)
-    return {
-        Colour.RED: active & Q(deadline__lt=today),
-        Colour.YELLOW: current & Q(stalled_from__lte=today),
-        Colour.BLUE: current & not_stalled & Q(due_soon_from__lte=today),
-        "on_track": current & not_stalled & ~Q(due_soon_from__lte=today),
-        "inactive": ~active,
-    }
 
 
 def with_colour_rank(queryset):

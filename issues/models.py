@@ -72,6 +72,29 @@ class Colour(models.TextChoices):
     RED = "red", _("Overdue")
 
 
+def colour_conditions(today: date) -> dict[str, Q]:
+    """The rows of each supervision colour on `today`, as plain column conditions: the ONE
+    definition every list, count, figure, weekly list and reminder uses.
+
+    red: being handled (assigned / in progress) and past its deadline;
+    yellow: not red, a milestone late or no progress for 10 working days (stalled_from);
+    blue: not red or yellow, deadline within 3 working days (due_soon_from);
+    on_track: active and none of these. `due_soon` is the deadline rule alone (it
+    includes yellow issues), as `Issue.objects.due_soon()` and the "due soon" figure count.
+    """
+    active = Q(status__in=ACTIVE_STATUSES)
+    current = active & Q(deadline__gte=today)  # active issues always have a deadline
+    stalled, due_soon = Q(stalled_from__lte=today), Q(due_soon_from__lte=today)
+    return {
+        Colour.RED: active & Q(deadline__lt=today),
+        Colour.YELLOW: current & stalled,
+        Colour.BLUE: current & due_soon & ~stalled,
+        "on_track": current & ~stalled & ~due_soon,
+        "due_soon": current & due_soon,
+        "inactive": ~active,
+    }
+
+
 DUE_SOON_WORKDAYS = 3
 STALLED_AFTER_WORKDAYS = 10
 
@@ -121,17 +144,16 @@ class IssueQuerySet(models.QuerySet):
         return self.filter(status__in=ACTIVE_STATUSES)
 
     def overdue(self, today: date | None = None):
-        return self.active().filter(deadline__lt=today or timezone.localdate())
+        """Red: see `colour_conditions`."""
+        return self.filter(colour_conditions(today or timezone.localdate())[Colour.RED])
 
     def due_soon(self, today: date | None = None):
-        """Blue: active, not overdue, within 3 working days of the deadline."""
-        today = today or timezone.localdate()
-        return self.active().filter(due_soon_from__lte=today, deadline__gte=today)
+        """Active, not overdue, within 3 working days of the deadline (includes yellow ones)."""
+        return self.filter(colour_conditions(today or timezone.localdate())["due_soon"])
 
     def behind_schedule(self, today: date | None = None):
-        """Yellow: active, not overdue, a milestone late or no progress for 10 working days."""
-        today = today or timezone.localdate()
-        return self.active().filter(stalled_from__lte=today, deadline__gte=today)
+        """Yellow: see `colour_conditions`."""
+        return self.filter(colour_conditions(today or timezone.localdate())[Colour.YELLOW])
 
     def with_colour(self, today: date | None = None):
         """Annotate `colour` (red > yellow > blue > on track) from the stored dates.
@@ -152,14 +174,8 @@ class IssueQuerySet(models.QuerySet):
         )
 
     def with_colour_filter(self, colour: str, today: date | None = None):
-        today = today or timezone.localdate()
-        if colour == Colour.RED:
-            return self.overdue(today)
-        if colour == Colour.YELLOW:
-            return self.behind_schedule(today)
-        if colour == Colour.BLUE:
-            return self.due_soon(today).exclude(stalled_from__lte=today)
-        return self
+        conditions = colour_conditions(today or timezone.localdate())
+        return self.filter(conditions[colour]) if colour in conditions else self
 
     def visible_to(self, user):
         from .permissions import visible_issues

@@ -40,7 +40,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .models import ACTIVE_STATUSES, OPEN_STATUSES, Colour, Department, Issue, ReminderSent
+from .models import OPEN_STATUSES, Colour, Department, Issue, ReminderSent, colour_conditions
 from .roles import Role
 
 log = logging.getLogger(__name__)
@@ -74,11 +74,16 @@ def recipient_language(user) -> str:
     return getattr(user, "language", "") or settings.LANGUAGE_CODE
 
 
+def _coloured(today: date) -> Q:
+    colours = colour_conditions(today)
+    return colours[Colour.RED] | colours[Colour.YELLOW] | colours[Colour.BLUE]
+
+
 def coloured_issues(today: date) -> list[dict]:
     """Every active issue that is blue, yellow or red today, red first, by deadline."""
     rows = (
         Issue.objects.active()
-        .filter(Q(deadline__lt=today) | Q(stalled_from__lte=today) | Q(due_soon_from__lte=today))
+        .filter(_coloured(today))
         .with_colour(today)
         .exclude(colour=Colour.NONE)
         .values(
@@ -112,10 +117,8 @@ def _summary(issues: list[dict]) -> dict:
 def weekly_figures(today: date) -> dict:
     """Open issues by department with their colours, and the week's flow (two queries)."""
     week_ago = today - timedelta(days=7)
-    active = Q(status__in=ACTIVE_STATUSES)
-    red = active & Q(deadline__lt=today)
-    yellow = active & Q(deadline__gte=today, stalled_from__lte=today)
-    blue = active & Q(deadline__gte=today, due_soon_from__lte=today) & ~Q(stalled_from__lte=today)
+    colours = colour_conditions(today)
+    red, yellow, blue = colours[Colour.RED], colours[Colour.YELLOW], colours[Colour.BLUE]
     departments = list(
         Issue.objects.filter(status__in=OPEN_STATUSES)
         .values("lead_department__name")

@@ -28,12 +28,14 @@ from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
     ACTIVE_STATUSES,
     CoDepartment,
+    Colour,
     ExtensionRequest,
     Issue,
     IssueEvent,
     Objection,
     RequestStatus,
     Status,
+    colour_conditions,
 )
 from .permissions import Action, can, can_view, department_ids
 from .roles import Role, is_coordinator, roles_of, sees_everything
@@ -53,12 +55,11 @@ def _supervision_counts(queryset, today, indexed: bool = False) -> dict:
     by an OR of conditions); `indexed`: independent COUNT subqueries in one query, each
     planned on its own index (for the whole city: index-only scans, no pass over the rows).
     """
-    active = Q(status__in=ACTIVE_STATUSES)
-    current = active & Q(deadline__gte=today)
+    colours = colour_conditions(today)
     conditions = {
-        "overdue": active & Q(deadline__lt=today),
-        "due_soon": current & Q(due_soon_from__lte=today),
-        "behind": current & Q(stalled_from__lte=today),
+        "overdue": colours[Colour.RED],
+        "due_soon": colours["due_soon"],
+        "behind": colours[Colour.YELLOW],
         "new": Q(status=Status.NEW),
     }
     if indexed:
@@ -100,21 +101,13 @@ def _most_urgent(mine, counts: dict, today) -> list[Issue]:
     the rest. Each group is its own small query on the issue table, asked only while the
     list has room and the counts say the group has rows; the page's rows are then loaded
     in one query."""
-    active = Q(status__in=ACTIVE_STATUSES)
-    current = active & Q(deadline__gte=today)
-    behind = current & Q(stalled_from__lte=today)
-    due_soon = current & Q(due_soon_from__lte=today) & ~Q(stalled_from__lte=today)
+    colours = colour_conditions(today)
     by_deadline = (F("deadline").asc(nulls_last=True), "-raised_on", "-id")
     groups = [
-        (counts["overdue"], mine.filter(active & Q(deadline__lt=today))),
-        (counts["behind"], mine.filter(behind)),
-        (counts["due_soon"], mine.filter(due_soon)),
-        (
-            counts["open"],
-            mine.exclude(
-                active & (Q(deadline__lt=today) | Q(due_soon_from__lte=today) | Q(stalled_from__lte=today))
-            ),
-        ),
+        (counts["overdue"], mine.filter(colours[Colour.RED])),
+        (counts["behind"], mine.filter(colours[Colour.YELLOW])),
+        (counts["due_soon"], mine.filter(colours[Colour.BLUE])),
+        (counts["open"], mine.filter(colours["on_track"] | colours["inactive"])),
     ]
     ids: list[int] = []
     for size, group in groups:
