@@ -9,17 +9,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .forms import DateInput
 from .models import OPEN_STATUSES, Category, Department, Issue, Outcome, Scope
 from .workflow import EDITABLE_FIELDS
-
-
-class DateInput(forms.DateInput):
-    """The browser's own date picker: no admin calendar JavaScript needed."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class IssueAddForm(forms.ModelForm):

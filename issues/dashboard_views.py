@@ -35,6 +35,7 @@ from .models import (
     IssueEvent,
     Status,
     colour_conditions,
+    colour_label,
 )
 from .roles import sees_everything
 from .spreadsheet import xlsx_response
@@ -459,7 +460,7 @@ def _rows(qs, today: date) -> list:
     statuses = dict(Status.choices)
     for issue in rows:
         issue.days_late = issue.days_overdue(today)
-        issue.colour_label = _colour_label(issue.colour)
+        issue.colour_label = colour_label(issue.colour)
         issue.url = f"{detail_url}{issue.pk}/"
         issue.status_label = statuses.get(issue.status, issue.status)
         issue.deadline_text = issue.deadline.isoformat() if issue.deadline else "—"
@@ -523,7 +524,7 @@ def weekly_xlsx(
                 str(statuses.get(row["status"], row["status"])),
                 row["deadline"],
                 (today - row["deadline"]).days if late else 0,
-                _colour_label(row["colour"]),
+                colour_label(row["colour"]),
                 row["latest_note"] or "",
                 timezone.localtime(row["latest_note_at"]).date() if row["latest_note_at"] else None,
             ]
@@ -622,9 +623,3 @@ def weekly_list(request):
         "xlsx_max_rows": WEEKLY_XLSX_MAX_ROWS,
     }
     return render(request, "dashboard/weekly.html", context)
-
-
-def _colour_label(colour: str) -> str:
-    from .models import Colour
-
-    return str(Colour(colour).label) if colour else ""

@@ -23,6 +23,7 @@ from django_filters import (
 from enterprises.models import District, Sector
 
 from .figure_filters import FigureFilters
+from .forms import DateInput
 from .models import (
     ACTIVE_STATUSES,
     Category,
@@ -135,13 +136,6 @@ class SearchFilter(CharFilter):
 
 class IdFilter(Filter):
     field_class = forms.IntegerField
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class IssueFilter(FigureFilters):

@@ -72,6 +72,11 @@ class Colour(models.TextChoices):
     RED = "red", _("Overdue")
 
 
+def colour_label(colour: str) -> str:
+    """The colour's name for a spreadsheet cell ("" when on track)."""
+    return str(Colour(colour).label) if colour else ""
+
+
 def colour_conditions(today: date) -> dict[str, Q]:
     """The rows of each supervision colour on `today`, as plain column conditions: the ONE
     definition every list, count, figure, weekly list and reminder uses.

@@ -36,6 +36,7 @@ from .models import (
     RequestStatus,
     Status,
     colour_conditions,
+    colour_label,
 )
 from .permissions import Action, can, can_view, department_ids
 from .roles import Role, is_coordinator, roles_of, sees_everything
@@ -317,7 +318,7 @@ def _export_columns():
         (_("ID"), lambda i: i.pk),
         (_("Title"), lambda i: i.title),
         (_("Status"), lambda i: i.get_status_display()),
-        (_("Supervision colour"), lambda i: _colour_label(i.colour)),
+        (_("Supervision colour"), lambda i: colour_label(i.colour)),
         (_("Enterprise"), lambda i: i.enterprise.name if i.enterprise else ""),
         (_("Credit code"), lambda i: i.enterprise.credit_code if i.enterprise else ""),
         (
@@ -338,12 +339,6 @@ def _export_columns():
         (_("Outcome"), lambda i: i.get_outcome_display()),
         (_("Description"), lambda i: i.description),
     ]
-
-
-def _colour_label(colour: str) -> str:
-    from .models import Colour
-
-    return str(Colour(colour).label) if colour else ""
 
 
 def capped_rows(rows, limit: int):
