@@ -243,6 +243,9 @@ IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 IMPORT_TEMP_DIR = env("IMPORT_TEMP_DIR")
 # Rows in one issue-list download: about 2 s of XLSX writing, well inside the 30 s timeout.
 EXPORT_MAX_ROWS = int(env("EXPORT_MAX_ROWS", "10000"))
+# ...and at most this many seconds of row writing, so a download on a busy server still
+# ends inside gunicorn's 30 s timeout (the file says where it was cut).
+EXPORT_MAX_SECONDS = float(env("EXPORT_MAX_SECONDS", "12"))
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import_survey"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 

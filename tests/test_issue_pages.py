@@ -1025,3 +1025,14 @@ def test_export_is_capped_with_a_note(client, settings, official, coordinator, f
         rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
     assert len(rows) == 1 + 3 + 1  # header, 3 issues, the note
     assert "3" in rows[-1][0] and rows[-1][1:] in ([], [None] * (len(rows[-1]) - 1))
+
+
+def test_export_stops_at_its_time_budget_with_a_note(client, settings, official, coordinator):
+    settings.EXPORT_MAX_SECONDS = 0  # a very busy server: only the first row fits
+    for _ in range(4):
+        new_issue(official)
+    login(client, coordinator)
+    response = client.get(reverse("issues:export"), {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 1 + 1  # header, the first issue, the note
+    assert "1" in rows[-1][0]
