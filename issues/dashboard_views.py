@@ -213,32 +213,23 @@ def _cards(summary: dict, links: dict, coverage: dict) -> list[dict]:
             "formula": _("Resolved by the original deadline / resolved, in the period"),
             "parts": [part(_("on time"), "resolved_on_time"), part(_("resolved"), "resolved_judged")],
         },
-        {
-            "key": "reply_rate",
-            "label": _("Reply satisfaction"),
-            "value": percent(summary["reply_rate"]),
-            "url": issue_list_url(links["reply_with"]),
-            "formula": _("(satisfied + 0.9 × basically satisfied) / with feedback"),
-            "parts": [
-                part(_("satisfied"), "reply_satisfied"),
-                part(_("basically satisfied"), "reply_basically"),
-                part(_("with feedback"), "reply_with"),
-            ],
-            "extra": _("satisfied only: %(share)s") % {"share": percent(summary["reply_satisfied_share"])},
-        },
-        {
-            "key": "solution_rate",
-            "label": _("Solution satisfaction"),
-            "value": percent(summary["solution_rate"]),
-            "url": issue_list_url(links["solution_with"]),
-            "formula": _("(satisfied + 0.9 × basically satisfied) / with feedback"),
-            "parts": [
-                part(_("satisfied"), "solution_satisfied"),
-                part(_("basically satisfied"), "solution_basically"),
-                part(_("with feedback"), "solution_with"),
-            ],
-            "extra": _("satisfied only: %(share)s") % {"share": percent(summary["solution_satisfied_share"])},
-        },
+        *(
+            {
+                "key": f"{kind}_rate",
+                "label": label,
+                "value": percent(summary[f"{kind}_rate"]),
+                "url": issue_list_url(links[f"{kind}_with"]),
+                "formula": _("(satisfied + 0.9 × basically satisfied) / with feedback"),
+                "parts": [
+                    part(_("satisfied"), f"{kind}_satisfied"),
+                    part(_("basically satisfied"), f"{kind}_basically"),
+                    part(_("with feedback"), f"{kind}_with"),
+                ],
+                "extra": _("satisfied only: %(share)s")
+                % {"share": percent(summary[f"{kind}_satisfied_share"])},
+            }
+            for kind, label in (("reply", _("Reply satisfaction")), ("solution", _("Solution satisfaction")))
+        ),
         {
             "key": "avg_days",
             "label": _("Average days to resolve"),

@@ -81,7 +81,8 @@ class ActionForm(forms.Form):
         """Narrow querysets or drop fields for this issue."""
 
     def perform(self):
-        raise NotImplementedError
+        """Call this action's workflow step; every action form below defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define perform()")
 
     @property
     def heading(self) -> str:
