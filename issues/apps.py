@@ -18,3 +18,6 @@ class IssuesConfig(AppConfig):
         from .reference_data import ensure
 
         post_migrate.connect(ensure, sender=self, dispatch_uid="issues.reference_data")
+
+        # The `in_subquery` lookup (issues/lookups.py) registers itself on import.
+        from . import lookups  # noqa: F401

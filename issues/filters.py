@@ -20,6 +20,7 @@ from django_filters import (
     OrderingFilter,
 )
 
+from enterprises.forms import bootstrap_widgets
 from enterprises.models import District, Sector
 
 from .figure_filters import FigureFilters
@@ -227,16 +228,7 @@ class IssueFilter(FigureFilters):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.HiddenInput):
-                continue
-            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-            else:
-                widget.attrs.setdefault("class", "form-control form-control-sm")
+        bootstrap_widgets(self.form.fields, size="sm")
 
     def filter_queryset(self, queryset):
         """The filtered rows (`qs`), in the model's default order. Ordering is not a filter

@@ -10,6 +10,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.forms import bootstrap_widgets
+
 from . import workflow
 from .models import (
     Category,
@@ -66,16 +68,7 @@ class ActionForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("version", issue.version)
         self.setup()
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.HiddenInput):
-                continue
-            if isinstance(widget, forms.RadioSelect | forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
+        bootstrap_widgets(self.fields)
 
     def setup(self) -> None:
         """Narrow querysets or drop fields for this issue."""

@@ -86,7 +86,7 @@ def visible_issues(user, queryset=None):
         condition |= Q(owner=user)
         if depts:
             condition |= Q(lead_department__in=depts) | Q(
-                pk__in=CoDepartment.objects.filter(department__in=depts).values("issue_id")
+                pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
             )
     if Role.OFFICIAL in held:
         condition |= Q(raised_by=user) | Q(visit__created_by=user)

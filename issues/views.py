@@ -25,6 +25,7 @@ from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
 from . import spreadsheet, workflow
+from .figure_rollup import issue_count_parts
 from .filters import IssueFilter, in_part_order
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
@@ -72,12 +73,21 @@ def _supervision_counts(queryset, today, indexed: bool = False) -> dict:
 
 def _counts(**querysets) -> dict:
     """The row count of each queryset, in ONE query of scalar COUNT subqueries."""
+    return _scalars(**{name: _counted(qs) for name, qs in querysets.items()})
+
+
+def _counted(qs):
+    # COUNT(*), not COUNT(id): lets PostgreSQL count from an index alone.
+    template = "COUNT(DISTINCT %(expressions)s)" if qs.query.distinct else "COUNT(*)"
+    return qs.order_by().values(n=Func(F("pk"), function="COUNT", template=template))
+
+
+def _scalars(**querysets) -> dict:
+    """The one value each queryset selects, in ONE query of scalar subqueries (each planned
+    on its own: an index-only scan each, where one pass over the rows would read them all)."""
     sql, params = [], []
     for qs in querysets.values():
-        # COUNT(*), not COUNT(id): lets PostgreSQL count from an index alone.
-        template = "COUNT(DISTINCT %(expressions)s)" if qs.query.distinct else "COUNT(*)"
-        counted = qs.order_by().values(n=Func(F("pk"), function="COUNT", template=template))
-        part_sql, part_params = counted.query.sql_with_params()
+        part_sql, part_params = qs.query.sql_with_params()
         sql.append(f"({part_sql})")
         params.extend(part_params)
     db = next(iter(querysets.values())).db
@@ -91,7 +101,7 @@ def _my_issues_condition(user) -> Q:
     condition = Q(owner=user)
     if depts:
         condition |= Q(lead_department__in=depts) | Q(
-            pk__in=CoDepartment.objects.filter(department__in=depts).values("issue_id")
+            pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
         )
     if Role.OFFICIAL in roles_of(user):
         condition |= Q(raised_by=user)
@@ -130,7 +140,7 @@ def my_work(request):
     visit_ids = Visit.lead_officials.through.objects.filter(official__user=user).values("visit_id")
     visits = (
         Visit.objects.filter(status=VisitStatus.PLANNED)
-        .filter(Q(created_by=user) | Q(pk__in=visit_ids))
+        .filter(Q(created_by=user) | Q(pk__in_subquery=visit_ids))
         .select_related("enterprise")
         .prefetch_related("lead_officials")
         .annotate(is_past=Case(When(visited_on__lt=today, then=Value(1)), default=Value(0)))
@@ -214,9 +224,15 @@ class PartedRows:
     def sizes(self) -> tuple[int, list[int]]:
         """(all filtered rows, each part but the last), in one query."""
         if self._sizes is None:
-            parts = {f"part{n}": self._part_qs(n) for n in range(len(self.parts) - 1)}
-            counts = _counts(all=self.filter.qs, **parts)
-            self._sizes = (counts.pop("all"), list(counts.values()))
+            parts = {f"part{n}": _counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
+            if self.filter.qs.query.where:
+                counts = _scalars(all=_counted(self.filter.qs), **parts)
+                total = counts.pop("all")
+            else:  # every issue (a user who sees them all, no filter): from the rollup
+                rolled, common = issue_count_parts(self.filter.qs.db)
+                counts = _scalars(rolled=rolled, common=_counted(common), **parts)
+                total = (counts.pop("rolled") or 0) + counts.pop("common")
+            self._sizes = (total, list(counts.values()))
         return self._sizes
 
     def count(self) -> int:

@@ -73,4 +73,4 @@ class VisitFilter(FilterSet):
             return queryset
         user = self.request.user
         led = Visit.lead_officials.through.objects.filter(official__user=user).values("visit_id")
-        return queryset.filter(Q(created_by=user) | Q(pk__in=led))
+        return queryset.filter(Q(created_by=user) | Q(pk__in_subquery=led))
