@@ -1,7 +1,8 @@
 """For the benchmark only: a plain, default `ModelAdmin` for Issue on its own AdminSite.
 
 Issue 7 compares the project's issue changelist with what Django gives out of the box over
-the same data. This site is mounted at /bench-admin/ only when the environment says
+the same data, and the issue list with a hand-written 50-row list (`reference_list`). This
+site is mounted at /bench-admin/ only when the environment says
 BENCH_DEFAULT_ADMIN=1 (never in production):
 
 - `scripts/bench.sh` serves `config.bench_admin:application`: the normal WSGI app whose
@@ -35,13 +36,29 @@ def _site():
     return site
 
 
+def reference_list(request):
+    """The issue's yardstick: a hand-written 50-row list with `select_related`, in the
+    site's layout, and nothing else (no filters, permissions, colours or pagination).
+    Superusers only: it shows issues without asking who may see them."""
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import render
+
+    from issues.models import Issue
+
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    rows = Issue.objects.select_related("enterprise", "lead_department", "owner")
+    return render(request, "bench/reference_list.html", {"issues": rows.order_by("-raised_on", "-id")[:50]})
+
+
 @cache
 def _urlpatterns():
     from django.urls import path
 
     from config.urls import urlpatterns as project
 
-    return [*project, *([path("bench-admin/", _site().urls)] if ENABLED else [])]
+    bench = [path("bench-admin/", _site().urls), path("bench/reference-list", reference_list)]
+    return [*project, *(bench if ENABLED else [])]
 
 
 def __getattr__(name):

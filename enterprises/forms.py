@@ -12,7 +12,8 @@ CHECKS = (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)
 
 
 class Select(forms.Select):
-    """Django's single select box, same HTML, options rendered in Python.
+    """Django's single select box, options rendered in Python (the same elements and
+    attributes as Django's template, without the whitespace between options).
 
     Django renders each <option> through a template include: the issue list's filter form
     (about 200 options) spent a third of the page's time there, the issue page's owner box
@@ -42,7 +43,7 @@ class Select(forms.Select):
 def bootstrap_widgets(fields, size: str = "") -> None:
     """Give every widget its Bootstrap class (form-control, form-select, form-check-input;
     `size="sm"` for the small variants) and every single select box the Python-rendered
-    `Select` (same HTML)."""
+    `Select`."""
     for field in fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):

@@ -129,7 +129,7 @@ def _most_urgent(mine, counts: dict, today) -> list[Issue]:
             break
         if size:
             ids.extend(group.order_by(*by_deadline).values_list("pk", flat=True)[:room])
-    return load_in_order(ids, today, related=("enterprise", "lead_department", "owner"))
+    return load_in_order(ids, today)
 
 
 @require_GET
@@ -198,6 +198,27 @@ def my_work(request):
 # -- list and export ---------------------------------------------------------------------------
 
 LIST_RELATED = ("enterprise", "enterprise__district", "lead_department", "owner", "category")
+# What a list row or card shows (issue_list.html, _partials/issue_cards.html), and only that:
+# no descriptions (they can be long), no enterprise notes. A column a template reads that is
+# not here costs a query per row, which the query-count tests catch.
+ROW_COLUMNS = (
+    "title",
+    "status",
+    "priority",
+    "deadline",
+    "original_deadline",
+    "enterprise__name",
+    "lead_department__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def list_rows(today):
+    """Issues as the lists show them: colour, and the few columns of `ROW_COLUMNS`."""
+    related = ("enterprise", "lead_department", "owner")
+    return Issue.objects.with_colour(today).select_related(*related).only(*ROW_COLUMNS)
 
 
 class PartedRows:
@@ -264,13 +285,12 @@ class PartedRows:
         # A page inside one part (the usual case) is one subquery; a page across parts
         # reads each part's few ids (at most one query per part, 5 parts).
         ids = slices[0] if len(slices) == 1 else [row["pk"] for part in slices for row in part]
-        rows = Issue.objects.with_colour(self.today).select_related(*LIST_RELATED).filter(pk__in=ids)
-        return list(in_part_order(rows, used))  # usually one part: a plain ORDER BY
+        return list(in_part_order(list_rows(self.today).filter(pk__in=ids), used))  # usually one part
 
 
-def load_in_order(ids: list[int], today, related=LIST_RELATED) -> list[Issue]:
-    """The issues with these ids, in this order, with colour and the names a list shows."""
-    rows = Issue.objects.with_colour(today).select_related(*related).in_bulk(ids)
+def load_in_order(ids: list[int], today) -> list[Issue]:
+    """The issues with these ids, in this order, as the lists show them."""
+    rows = list_rows(today).in_bulk(ids)
     return [rows[pk] for pk in ids if pk in rows]
 
 

@@ -86,7 +86,16 @@ def test_staff_resolves_and_coordinator_closes_on_a_phone(
 
     page.goto(f"{live_server.url}/issues/")
     assert page.get_by_text("扩建项目能评审批进度慢").first.is_visible()
+    # One markup: on a phone the table's rows are cards, without the column headings, and
+    # a tap anywhere on the card (here: on the enterprise's name) opens the issue.
+    assert not page.locator("table.issue-table thead").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("issue-list-phone")
+    row = page.locator("table.issue-table tbody tr", has_text="扩建项目能评审批进度慢")
+    # force: the card's link lies over the cell, as it should; the click lands on the link.
+    row.locator("td.cell-meta").first.click(force=True)
+    page.wait_for_url(issue_url)
+    page.go_back()
 
     # Coordinator: records the feedback and closes it.
     page.context.clear_cookies()
