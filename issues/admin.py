@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -25,7 +24,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import permissions, workflow
+from . import counting, permissions, workflow
 from .admin_forms import (
     AssignForm,
     CloseForm,
@@ -149,41 +148,18 @@ class CategoryAdmin(admin.ModelAdmin):
 
 # -- issue: a changelist that stays fast at province scale (issue 7) -------------------------
 
-# Below this many rows an exact COUNT(*) is cheap and the planner's estimate may be stale.
-ESTIMATE_COUNT_FROM = 10_000
 
-
-class EstimatedCountPaginator(Paginator):
-    """Exact counts for filtered lists; PostgreSQL's row estimate (`pg_class.reltuples`,
-    kept by autovacuum's ANALYZE) for the unfiltered list of a large table.
-
-    The unfiltered issue list is the one opened most, and its COUNT(*) scans every row;
-    the estimate is off by a fraction of a percent after ANALYZE, which is fine for "about
-    N issues" and the page links (a page past the real end shows the admin's error page).
-    """
+class IssueCountPaginator(Paginator):
+    """Filtered lists are counted; the unfiltered list of every issue (the one opened
+    most) takes its exact total from the dashboard rollup (`counting.issue_total`), where a
+    COUNT(*) would scan the whole table on every page."""
 
     @cached_property
     def count(self):
-        estimate = self._estimate()
-        if estimate is not None and estimate >= ESTIMATE_COUNT_FROM:
-            return estimate
-        return super().count
-
-    def _estimate(self):
-        qs = self.object_list
-        query = getattr(qs, "query", None)
+        query = getattr(self.object_list, "query", None)
         if query is None or query.where or query.distinct or query.combinator or query.is_sliced:
-            return None
-        connection = connections[qs.db]
-        if connection.vendor != "postgresql":
-            return None
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                [qs.model._meta.db_table],
-            )
-            row = cursor.fetchone()
-        return row[0] if row and row[0] is not None and row[0] >= 0 else None
+            return super().count
+        return counting.issue_total(self.object_list.db)
 
 
 # -- issue: list filters ----------------------------------------------------------------------
@@ -370,7 +346,7 @@ class IssueAdmin(admin.ModelAdmin):
         "category",
         "raised_on",
     ]
-    list_display_links = ["id", "title"]
+    list_display_links = ["title"]  # one link per row: each costs a reverse() and a resolve()
     list_select_related = ["lead_department", "owner", "enterprise", "category"]
     list_filter = [
         "status",
@@ -390,7 +366,7 @@ class IssueAdmin(admin.ModelAdmin):
     # generic lookup, escaping and link code); 25 × 11 stays fast at any table size.
     list_per_page = 25
     show_full_result_count = False  # saves a COUNT(*) over the whole table per page
-    paginator = EstimatedCountPaginator  # and no COUNT(*) at all on the unfiltered list
+    paginator = IssueCountPaginator  # and no COUNT(*) over every issue on the unfiltered list
     ordering = ["-raised_on", "-id"]  # the issue_raised_order index: LIMIT 50 reads 50 rows
     inlines = [CoDepartmentInline, MilestoneInline, IssueEventInline]
     actions = ["assign_issues", "merge_into_common_issue", "close_issues", "export_csv", "export_xlsx"]

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connections, transaction
-from django.db.models import Case, Count, F, Func, Prefetch, Q, Value, When
+from django.db import transaction
+from django.db.models import Case, Count, F, Prefetch, Q, Value, When
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,8 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
-from . import spreadsheet, workflow
-from .figure_rollup import issue_count_parts
+from . import counting, spreadsheet, workflow
 from .filters import IssueFilter, in_part_order
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
@@ -67,33 +66,8 @@ def _supervision_counts(queryset, today, indexed: bool = False) -> dict:
         "new": Q(status=Status.NEW),
     }
     if indexed:
-        return _counts(open=queryset, **{k: queryset.filter(q) for k, q in conditions.items()})
+        return counting.counts(open=queryset, **{k: queryset.filter(q) for k, q in conditions.items()})
     return queryset.aggregate(open=Count("pk"), **{k: Count("pk", filter=q) for k, q in conditions.items()})
-
-
-def _counts(**querysets) -> dict:
-    """The row count of each queryset, in ONE query of scalar COUNT subqueries."""
-    return _scalars(**{name: _counted(qs) for name, qs in querysets.items()})
-
-
-def _counted(qs):
-    # COUNT(*), not COUNT(id): lets PostgreSQL count from an index alone.
-    template = "COUNT(DISTINCT %(expressions)s)" if qs.query.distinct else "COUNT(*)"
-    return qs.order_by().values(n=Func(F("pk"), function="COUNT", template=template))
-
-
-def _scalars(**querysets) -> dict:
-    """The one value each queryset selects, in ONE query of scalar subqueries (each planned
-    on its own: an index-only scan each, where one pass over the rows would read them all)."""
-    sql, params = [], []
-    for qs in querysets.values():
-        part_sql, part_params = qs.query.sql_with_params()
-        sql.append(f"({part_sql})")
-        params.extend(part_params)
-    db = next(iter(querysets.values())).db
-    with connections[db].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(sql), params)
-        return dict(zip(querysets, cursor.fetchone(), strict=True))
 
 
 def _my_issues_condition(user) -> Q:
@@ -245,14 +219,14 @@ class PartedRows:
     def sizes(self) -> tuple[int, list[int]]:
         """(all filtered rows, each part but the last), in one query."""
         if self._sizes is None:
-            parts = {f"part{n}": _counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
+            parts = {f"part{n}": counting.counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
             if self.filter.qs.query.where:
-                counts = _scalars(all=_counted(self.filter.qs), **parts)
+                counts = counting.scalars(all=counting.counted(self.filter.qs), **parts)
                 total = counts.pop("all")
             else:  # every issue (a user who sees them all, no filter): from the rollup
-                rolled, common = issue_count_parts(self.filter.qs.db)
-                counts = _scalars(rolled=rolled, common=_counted(common), **parts)
-                total = (counts.pop("rolled") or 0) + counts.pop("common")
+                total_parts = counting.issue_total_parts(self.filter.qs.db)
+                counts = counting.scalars(**total_parts, **parts)
+                total = sum(counts.pop(name) or 0 for name in total_parts)
             self._sizes = (total, list(counts.values()))
         return self._sizes
 

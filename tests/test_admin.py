@@ -719,23 +719,21 @@ def test_decisions_refused_for_non_coordinator_staff(as_user, dept_a, staff_a, a
 # -- province scale: no COUNT(*) over the whole table ----------------------------------------------
 
 
-def test_changelist_paginator_counts_filtered_lists_exactly(new_issue, official):
+def test_changelist_paginator_counts_exactly_without_counting_every_issue(new_issue, official, coordinator):
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from issues.admin import ESTIMATE_COUNT_FROM, EstimatedCountPaginator
+    from issues.admin import IssueCountPaginator
 
     IssueFactory(raised_by=official, visit__created_by=official)
-    assert EstimatedCountPaginator(Issue.objects.filter(status="new"), 25).count == 2
-    assert EstimatedCountPaginator(Issue.objects.filter(status="new"), 25)._estimate() is None
-    # Small tables are counted exactly everywhere; PostgreSQL's estimate is only used unfiltered.
-    assert EstimatedCountPaginator(Issue.objects.all(), 25).count == 2
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE issues_issue")
-        estimate = EstimatedCountPaginator(Issue.objects.order_by("-raised_on", "-id"), 25)._estimate()
-        assert estimate is not None and 0 <= estimate < ESTIMATE_COUNT_FROM
-    else:
-        assert EstimatedCountPaginator(Issue.objects.all(), 25)._estimate() is None
+    workflow.create_common_issue(by=coordinator, title="多家企业反映用电增容难", category=category())
+    assert IssueCountPaginator(Issue.objects.filter(status="new"), 25).count == 3
+    with CaptureQueriesContext(connection) as queries:
+        assert IssueCountPaginator(Issue.objects.order_by("-raised_on", "-id"), 25).count == 3
+    assert len(queries) == 1
+    assert "issues_issuedayfigure" in queries[0]["sql"]  # the rollup, not a scan of the issues
+    Issue.objects.filter(pk=new_issue.pk).update(title="改了标题")  # any write keeps it exact
+    assert IssueCountPaginator(Issue.objects.all(), 25).count == 3
 
 
 def test_changelist_shows_25_rows_with_plain_checkboxes(as_user, coordinator, official):
