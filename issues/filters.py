@@ -15,6 +15,7 @@ from django_filters import (
     ChoiceFilter,
     DateFilter,
     Filter,
+    FilterSet,
     ModelChoiceFilter,
     MultipleChoiceFilter,
     OrderingFilter,
@@ -76,7 +77,7 @@ def with_colour_rank(queryset):
 
 
 def in_part_order(queryset, parts):
-    """`queryset` ordered as the consecutive `parts` (see `IssueFilter.parts`) say: by part,
+    """`queryset` ordered as the consecutive `parts` (see `ListFilters.parts`) say: by part,
     then by that part's own keys. Used where every row is read anyway (exports) or on the
     few rows of one page; a page's ids are selected part by part, from indexes."""
     if len(parts) == 1:
@@ -139,7 +140,9 @@ class IdFilter(Filter):
     field_class = forms.IntegerField
 
 
-class IssueFilter(FigureFilters):
+class ListFilters(FilterSet):
+    """The issue list's own filters (the form on the page)."""
+
     q = SearchFilter(
         method="search",
         label=_("Search"),
@@ -317,5 +320,19 @@ class IssueFilter(FigureFilters):
 
     @property
     def extra_filter_names(self) -> list[str]:
-        """Dashboard (FigureFilters) parameters in use: kept as hidden inputs on the form."""
+        """Dashboard (FigureFilters) parameters on the form: kept as hidden inputs."""
         return [n for n in self.form.fields if n not in LIST_FILTERS]
+
+
+class IssueFilter(ListFilters, FigureFilters):
+    """The list's filters and the dashboard's (`FigureFilters`): every figure's link lists
+    exactly its rows."""
+
+
+def issue_filter(data, queryset) -> ListFilters:
+    """The filters for these GET parameters: the dashboard's only when the link carries one
+    of them (a drill-down), since building 33 filters and their form fields for every list
+    page cost a third more than the list's own 18."""
+    figure_params = set(FigureFilters.base_filters) - set(LIST_FILTERS)
+    drill_down = any(name in data for name in figure_params)
+    return (IssueFilter if drill_down else ListFilters)(data, queryset=queryset)

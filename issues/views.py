@@ -25,7 +25,7 @@ from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
 from . import counting, spreadsheet, workflow
-from .filters import IssueFilter, in_part_order
+from .filters import ListFilters, in_part_order, issue_filter
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
     ACTIVE_STATUSES,
@@ -198,7 +198,7 @@ def list_rows(today):
 class PartedRows:
     """The issue list's rows for the paginator, read in two steps.
 
-    The list's order is a few consecutive parts (`IssueFilter.parts`), each ordered on plain
+    The list's order is a few consecutive parts (`ListFilters.parts`), each ordered on plain
     columns of the issue table, so each can be read from an index. One query counts the
     filtered rows and each part (independent scalar subqueries, each planned on its own
     index); a page is then ONE query: its ids are the exact slices of the parts it overlaps
@@ -207,7 +207,7 @@ class PartedRows:
     queries whatever the number of issues.
     """
 
-    def __init__(self, issue_filter: IssueFilter, today):
+    def __init__(self, issue_filter: ListFilters, today):
         self.filter, self.today = issue_filter, today
         self.parts = issue_filter.parts(today)
         self._sizes = None
@@ -268,8 +268,8 @@ def load_in_order(ids: list[int], today) -> list[Issue]:
     return [rows[pk] for pk in ids if pk in rows]
 
 
-def _issue_filter(request) -> IssueFilter:
-    return IssueFilter(request.GET, queryset=Issue.objects.visible_to(request.user))
+def _issue_filter(request) -> ListFilters:
+    return issue_filter(request.GET, queryset=Issue.objects.visible_to(request.user))
 
 
 @require_GET

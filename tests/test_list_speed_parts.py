@@ -154,3 +154,22 @@ def test_list_rows_are_drawn_once_and_read_only_the_shown_columns(client, coordi
     assert "很长的描述" not in page
     rows_query = next(q["sql"] for q in queries if '"enterprises_enterprise"."name"' in q["sql"])
     assert '"issues_issue"."description"' not in rows_query
+
+
+# -- the dashboard's filters only on drill-down links ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_list_builds_the_dashboard_filters_only_for_a_drill_down(client, coordinator):
+    from issues.filters import IssueFilter, ListFilters, issue_filter
+
+    plain = issue_filter({"status": ["new"]}, queryset=Issue.objects.all())
+    assert type(plain) is ListFilters and "outcome" not in plain.form.fields
+    drill_down = issue_filter({"outcome": "resolved"}, queryset=Issue.objects.all())
+    assert type(drill_down) is IssueFilter and "outcome" in drill_down.form.fields
+    IssueFactory(title="未办结的问题")
+    client.force_login(coordinator)
+    page = client.get(reverse("issues:list"), {"outcome": "resolved"}).content.decode()
+    assert "未办结的问题" not in page  # the dashboard's parameter still narrows the list
+    assert 'type="hidden" name="outcome" value="resolved"' in page
+    assert "未办结的问题" in client.get(reverse("issues:list")).content.decode()

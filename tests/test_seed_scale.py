@@ -121,3 +121,18 @@ def test_refuses_to_seed_over_existing_issues(seeded):
     with pytest.raises(CommandError):
         call_command("seed_scale", "--scale", "0.002", verbosity=0)
     assert Issue.objects.count() == 600
+
+
+def test_some_issues_have_a_co_handling_department_with_its_events(seeded):
+    from issues.models import CoDepartment
+
+    co = list(CoDepartment.objects.select_related("issue"))
+    assert 5 <= len(co) <= 100  # about 6 % of the ~500 assigned issues
+    assert all(c.department_id != c.issue.lead_department_id for c in co)
+    added = set(
+        IssueEvent.objects.filter(kind=EventKind.CO_DEPARTMENT_ADDED).values_list("issue_id", "department_id")
+    )
+    assert added == {(c.issue_id, c.department_id) for c in co}
+    reported = [c for c in co if c.reported_on]
+    assert reported and all(c.reported_on <= TODAY and c.report for c in reported)
+    assert IssueEvent.objects.filter(kind=EventKind.CO_REPORTED).count() == len(reported)

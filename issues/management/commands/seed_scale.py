@@ -56,6 +56,7 @@ from issues import figure_rollup, workdays
 from issues.models import (
     ACTIVE_STATUSES,
     Category,
+    CoDepartment,
     Department,
     EventKind,
     Issue,
@@ -387,6 +388,7 @@ class Command(BaseCommand):
         forced += [("assigned", c) for c in ("red", "yellow", "blue", "none")]
         self.common_ids: list[int] = []
         self.milestones: list[Milestone] = []
+        self.co_handlings: list[CoDepartment] = []
         done = events = 0
         while done < n:
             # The common issues go first, alone, so later batches can link to them.
@@ -410,6 +412,10 @@ class Command(BaseCommand):
                 ms.issue_id = ms.issue.pk
             Milestone.objects.bulk_create(self.milestones, batch_size=self.batch)
             self.milestones = []
+            for co in self.co_handlings:
+                co.issue_id = co.issue.pk
+            CoDepartment.objects.bulk_create(self.co_handlings, batch_size=self.batch)
+            self.co_handlings = []
             IssueEvent.objects.bulk_create(rows, batch_size=self.batch)
             done += size
             events += len(rows)
@@ -418,6 +424,25 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.event_count = events
         return n + events
+
+    def plan_co_department(self, issue, lead_id, assigned, seq, coordinator, story) -> None:
+        """A co-handling department (协办单位), added when the issue is assigned; most have
+        reported in by now."""
+        rng = self.rng
+        co_dept = rng.choice(self.departments)
+        while co_dept.pk == lead_id:
+            co_dept = rng.choice(self.departments)
+        co = CoDepartment(issue=issue, department_id=co_dept.pk, report_by=assigned + timedelta(days=10))
+        story.append(self.event(EventKind.CO_DEPARTMENT_ADDED, assigned, seq, coordinator,
+                                department_id=co_dept.pk, note=f"{co.report_by:%Y-%m-%d}"))  # fmt: skip
+        day = assigned + timedelta(days=rng.randint(2, 12))
+        if day < self.today and rng.random() < 0.8:
+            members = self.members[co_dept.pk]
+            co.reported_on, co.report = day, "本单位承办部分已办理完毕。"
+            actor = rng.choice(members) if members else coordinator
+            story.append(self.event(EventKind.CO_REPORTED, day, seq, actor,
+                                    department_id=co_dept.pk, note=co.report))  # fmt: skip
+        self.co_handlings.append(co)
 
     def department(self) -> Department:
         return self.rng.choices(self.departments, cum_weights=self.department_weights)[0]
@@ -580,6 +605,11 @@ class Command(BaseCommand):
             )  # fmt: skip
         )
         seq += 1
+        # Not on the made-to-order issues: their dates are fixed for their colour, and their
+        # random draws stay as they were.
+        if colour is None and len(self.departments) > 1 and rng.random() < 0.06:
+            self.plan_co_department(issue, dept.pk, assigned, seq, coordinator, story)
+            seq += 1
         worker = issue.owner_id or (rng.choice(members) if members else coordinator)
         if colour:  # made to order, on `today`
             issue.deadline = issue.original_deadline = {
@@ -609,10 +639,12 @@ class Command(BaseCommand):
 
         if status != "assigned":
             started = clamp(last + timedelta(days=rng.randint(0, 5)))
+            # Made to order: started long enough ago for its colour, never before it was
+            # assigned (a holiday can push the assignment late: National Day, 2026-09-27 → 10-09).
             if colour == "yellow":
-                started = today - timedelta(days=25)
+                started = max(last, today - timedelta(days=25))
             elif colour == "red":
-                started = today - timedelta(days=50)
+                started = max(last, today - timedelta(days=50))
             directly_resolved = status != "in_progress" and rng.random() < 0.1
             if not directly_resolved:
                 issue.status = Status.IN_PROGRESS
