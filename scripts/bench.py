@@ -2,7 +2,7 @@
 """Bounded load generator for `make bench` and the fault drills. 127.0.0.1 only.
 
     bench.py run  --url http://127.0.0.1:PORT [--requests 200] [--concurrency 4] [--max-seconds 60]
-    bench.py load --url ... --seconds 10 [--run-at 3 --run 'CMD'] [--idle]
+    bench.py load --url ... --seconds 10 [--run-at 3 --run 'CMD'] [--idle] [--timeline]
     bench.py mixed --url ... --users 20 --seconds 300     (scripts/load_mixed.py)
 
 `run` logs in once per worker thread (GET the login form, POST it with the CSRF token,
@@ -96,6 +96,11 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: list[tuple[float, str]] = field(default_factory=list)
     wall: float = 0.0
+    started: float = 0.0  # time.monotonic() at the start of drive()
+    # Absolute time.monotonic() stamps, for `load --timeline`: (start, end, what) per failure
+    # and the start of every successful request.
+    failures: list[tuple[float, float, str]] = field(default_factory=list)
+    ok_starts: list[float] = field(default_factory=list)
 
 
 def drive(sessions: list[Session], paths: list[str], requests: int, max_seconds: float) -> Result:
@@ -103,7 +108,7 @@ def drive(sessions: list[Session], paths: list[str], requests: int, max_seconds:
     result = Result()
     lock = threading.Lock()
     counter = iter(range(requests))
-    started = time.monotonic()
+    started = result.started = time.monotonic()
     deadline = started + max_seconds
 
     def worker(session: Session) -> None:
@@ -119,12 +124,15 @@ def drive(sessions: list[Session], paths: list[str], requests: int, max_seconds:
                 problem = None if status == 200 else f"HTTP {status} {path}"
             except Exception as exc:  # a reset, a refused connection: a failed request
                 problem = f"{type(exc).__name__} {path}"
-            elapsed = time.monotonic() - t0
+            t1 = time.monotonic()
+            elapsed = t1 - t0
             with lock:
                 if problem:
                     result.errors.append((t0 - started, problem))
+                    result.failures.append((t0, t1, problem))
                 else:
                     result.latencies.append(elapsed)
+                    result.ok_starts.append(t0)
 
     threads = [threading.Thread(target=worker, args=(s,)) for s in sessions]
     for t in threads:
@@ -353,14 +361,21 @@ def cmd_load(args) -> int:
     paths = args.path or ["/bench/floor", "/", "/issues/", "/issues/?status=in_progress"]
     per_second = 10_000  # ample: time bounds the run, not the count
     phases = []
+    ran = {}  # monotonic start and end of the --run command, for --timeline
+
+    def run_command(check: bool) -> None:
+        ran["start"] = time.monotonic()
+        subprocess.run(args.run, shell=True, check=check)
+        ran["end"] = time.monotonic()
+
     if args.run and args.idle:
         phases.append(drive(sessions, paths, int(per_second * args.run_at), args.run_at))
         print(f"[{time.strftime('%H:%M:%S')}] idle: running {args.run}", flush=True)
-        subprocess.run(args.run, shell=True, check=True)
+        run_command(check=True)
         time.sleep(args.settle)
         phases.append(drive(sessions, paths, int(per_second * args.seconds), args.seconds))
     elif args.run:
-        timer = threading.Timer(args.run_at, lambda: subprocess.run(args.run, shell=True, check=False))
+        timer = threading.Timer(args.run_at, run_command, kwargs={"check": False})
         timer.start()
         phases.append(drive(sessions, paths, int(per_second * args.seconds), args.seconds))
         timer.join()
@@ -369,18 +384,36 @@ def cmd_load(args) -> int:
     ok = sum(len(p.latencies) for p in phases)
     errors = sorted(e for p in phases for e in p.errors)
     window = (errors[-1][0] - errors[0][0]) if errors else 0.0
-    print(
-        json.dumps(
-            {
-                "ok": ok,
-                "failed": len(errors),
-                "failure_window_s": round(window, 3),
-                "not_http_500": sum(1 for _, what in errors if not what.startswith("HTTP 500")),
-                "first_failures": [f"{t:.2f}s {what}" for t, what in errors[:5]],
-            },
-            ensure_ascii=False,
-        )
-    )
+    report = {
+        "ok": ok,
+        "failed": len(errors),
+        "failure_window_s": round(window, 3),
+        "not_http_500": sum(1 for _, what in errors if not what.startswith("HTTP 500")),
+        "first_failures": [f"{t:.2f}s {what}" for t, what in errors[:5]],
+    }
+    if args.timeline:
+        # Times in seconds relative to the start of --run (or of the load, without --run).
+        zero = ran.get("start", phases[0].started)
+        ok_starts = sorted(t - zero for p in phases for t in p.ok_starts)
+        end = max(ok_starts[-1] if ok_starts else 0.0, 0.0)
+        report["timeline"] = {
+            "run_took_s": round(ran["end"] - ran["start"], 3) if "end" in ran else None,
+            "load_started_s": round(phases[0].started - zero, 3),
+            "failures": sorted(
+                (round(t0 - zero, 3), round(t1 - zero, 3), what)
+                for p in phases
+                for t0, t1, what in p.failures
+            ),
+            "ok_before": sum(1 for t in ok_starts if t < 0),
+            # successful requests by the second (relative to --run) in which they started
+            "ok_per_second": {
+                str(s): sum(1 for t in ok_starts if s <= t < s + 1)
+                for s in range(int(ok_starts[0] // 1), int(end) + 1)
+            }
+            if ok_starts
+            else {},
+        }
+    print(json.dumps(report, ensure_ascii=False))
     return 0 if not errors else 1
 
 
@@ -408,6 +441,12 @@ def main() -> int:
     load.add_argument("--run-at", type=float, default=3)
     load.add_argument("--idle", action="store_true", help="pause traffic while --run runs")
     load.add_argument("--settle", type=float, default=1.0, help="seconds to wait after an idle --run")
+    load.add_argument(
+        "--timeline",
+        action="store_true",
+        help='add "timeline" to the JSON: every failure (start, end) and successful requests per second, '
+        "in seconds relative to the start of --run",
+    )
     mixed = sub.add_parser("mixed", help="issue 7's mixed workload of many different users")
     mixed.add_argument("--url", required=True)
     mixed.add_argument("--users", type=int, default=20, help="threads, each a different seeded user")
