@@ -538,11 +538,41 @@ def import_survey_file(
         result.errors.sort(key=lambda e: e.row or 0)
         return result
 
+    try:
+        # Planned and written in ONE transaction, the enterprises it touches locked first (in
+        # credit-code order: two imports never wait on each other crosswise): an import
+        # running at the same moment on the same enterprises waits, then plans from what
+        # this one wrote, instead of overwriting it from a stale plan.
+        with transaction.atomic():
+            plans = _plan(result, parsed, lookups, create_issues, lock=not dry_run)
+            if not dry_run:
+                _write(result, plans, by, report)
+    except (IntegrityError, ValidationError) as exc:
+        # Someone changed the same rows meanwhile (or a rule in the workflow refused a need):
+        # the transaction is rolled back, so nothing of this file is kept.
+        if isinstance(exc, ValidationError):
+            reason = " ".join(exc.messages)
+        else:  # table and key names are for the log, not for the page
+            log.warning("survey import refused by the database: %s", exc)
+            reason = _("someone changed the same enterprises or responses at the same time")
+        result.errors.append(
+            RowError(None, "", _("Nothing was imported: %(reason)s. Please try again.") % {"reason": reason})
+        )
+        result.written = False
+    return result
+
+
+def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock: bool) -> list:
+    """What each row would do (also the preview's counts), from the rows that exist now;
+    `lock`: lock the existing enterprises the file touches until the transaction ends."""
     # Everything existing that the file touches, in a few queries.
-    codes = [row.values["credit_code"] for row in parsed]
+    codes = sorted(row.values["credit_code"] for row in parsed)
     enterprises: dict[str, Enterprise] = {}
     for chunk in _chunks(codes):
-        enterprises.update({e.credit_code: e for e in Enterprise.objects.filter(credit_code__in=chunk)})
+        found = Enterprise.objects.filter(credit_code__in=chunk).order_by("credit_code")
+        if lock:
+            found = found.select_for_update()
+        enterprises.update({e.credit_code: e for e in found})
     survey = Survey.objects.filter(name=result.survey_name).first()
     responses: dict[int, SurveyResponse] = {}
     raised: dict[int, set[str]] = {}
@@ -624,24 +654,7 @@ def import_survey_file(
         result.responses_updated += preview.response == UPDATE
         result.responses_unchanged += preview.response == SKIP
         result.issues_created += preview.issues
-    if dry_run:
-        return result
-
-    try:
-        _write(result, plans, by, report)
-    except (IntegrityError, ValidationError) as exc:
-        # Someone changed the same rows meanwhile (or a rule in the workflow refused a need):
-        # the transaction is rolled back, so nothing of this file is kept.
-        if isinstance(exc, ValidationError):
-            reason = " ".join(exc.messages)
-        else:  # table and key names are for the log, not for the page
-            log.warning("survey import refused by the database: %s", exc)
-            reason = _("someone changed the same enterprises or responses at the same time")
-        result.errors.append(
-            RowError(None, "", _("Nothing was imported: %(reason)s. Please try again.") % {"reason": reason})
-        )
-        result.written = False
-    return result
+    return plans
 
 
 @transaction.atomic

@@ -126,3 +126,64 @@ def test_sequential_stale_edit_is_refused(resolved_issue, coordinator, admin_use
     issue = Issue.objects.get(pk=resolved_issue.pk)
     assert issue.title == "A的标题" and issue.status == Status.ASSIGNED
     assert IssueEvent.objects.filter(issue=issue, kind=EventKind.EDITED).count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_survey_import_waits_for_the_enterprises_it_touches_and_plans_from_fresh_rows(coordinator):
+    """Review finding 10: an import planned outside its write transaction could overwrite a
+    change made meanwhile from its stale plan. Now it locks the enterprises it touches, then
+    plans: here it waits for a transaction holding one of them, and sees what that wrote."""
+    import time
+    from pathlib import Path
+
+    from django.db import transaction
+
+    from enterprises.models import Enterprise
+    from enterprises.survey_import import import_survey_file
+
+    data = (Path(__file__).resolve().parents[1] / "fixtures" / "survey" / "survey-utf8.csv").read_bytes()
+    first = import_survey_file(
+        data=data, filename="s.csv", survey_name="第一轮", by=coordinator, create_issues=False, dry_run=False
+    )
+    assert first.ok and first.written
+    code = data.decode().splitlines()[1].split(",")[0]
+    results, unexpected = [], []
+    locked, done = threading.Event(), threading.Event()
+
+    def importer():
+        try:
+            locked.wait(timeout=10)
+            results.append(
+                import_survey_file(
+                    data=data,
+                    filename="s.csv",
+                    survey_name="第二轮",
+                    by=coordinator,
+                    create_issues=False,
+                    dry_run=False,
+                )  # fmt: skip
+            )
+        except Exception as exc:  # anything else is a bug
+            unexpected.append(repr(exc))
+        finally:
+            done.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=importer)
+    thread.start()
+    with transaction.atomic():
+        enterprise = Enterprise.objects.select_for_update().get(credit_code=code)
+        enterprise.name = "别人刚改的名字有限公司"
+        enterprise.save(update_fields=["name"])
+        locked.set()
+        time.sleep(1.0)
+        assert not done.is_set()  # the import waits for this transaction
+    thread.join(timeout=30)
+    assert not unexpected and len(results) == 1
+    second = results[0]
+    assert second.ok and second.written, [str(e) for e in second.errors]
+    # Planned after the lock: it saw the changed name and put the file's name back (an
+    # update), where a plan from before would have called the row unchanged and kept it.
+    assert second.enterprises_updated == 1
+    assert Enterprise.objects.get(credit_code=code).name != "别人刚改的名字有限公司"
