@@ -591,3 +591,57 @@ def test_confirming_the_same_preview_twice_imports_once(coordinator_client):
     assert counts() == after_first
     messages = [str(m) for m in coordinator_client.get(again["Location"]).context["messages"]]
     assert any("already being imported" in m or "正在导入" in m for m in messages), messages
+
+
+# -- the database cannot write (docs/security.md item 36, scripts/drill_disk_full.sh) --------------
+
+
+def _many_rows_csv(path: Path, rows: int) -> Path:
+    from enterprises.credit_code import ALPHABET, check_character
+    from enterprises.models import District
+
+    districts = list(District.objects.values_list("name", flat=True)) or ["和平区"]
+    lines = ["统一社会信用代码,企业名称,所在区,行业类别,填报日期,生产经营状况,诉求类别,具体诉求"]
+    for i in range(rows):
+        n, serial = i + 1, ""
+        for _ in range(9):
+            n, r = divmod(n, len(ALPHABET))
+            serial = ALPHABET[r] + serial
+        base = "91120777" + serial
+        lines.append(
+            f"{base + check_character(base)},天津满盘企业{i:05d}有限公司,{districts[i % len(districts)]},"
+            f"规模以上工业,2026-10-15,正常,能源,用电容量不足，需增容变压器（{i}号厂区）"
+        )
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_database_gives_one_clear_line_and_imports_nothing(coordinator, tmp_path):
+    """SQLite's max_page_count makes the database really full (SQLITE_FULL, "database or disk
+    is full") at its present size: the command must fail with a CommandError, not a traceback."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("max_page_count is SQLite's")
+    path = _many_rows_csv(tmp_path / "full.csv", 300)
+    before = counts()
+    with connection.cursor() as cursor:
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        message, err = command_error(
+            str(path), "--survey", "满盘", "--create-issues", "--user", "coordinator"
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA max_page_count = 1073741823")
+    assert message.startswith("Nothing was imported from full.csv: the database could not write (")
+    assert "database or disk is full" in message and "Free disk space" in message
+    assert "Traceback" not in err
+    assert counts() == before
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # Once there is room again the same file imports.
+    run_command(str(path), "--survey", "满盘", "--create-issues", "--user", "coordinator")
+    assert SurveyResponse.objects.count() == 300 and Issue.objects.count() == 300

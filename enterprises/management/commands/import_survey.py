@@ -4,14 +4,18 @@ The same all-or-nothing pipeline as the admin import, for large files. Prints ev
 with its row, column and reason, and exits non-zero if there is any.
 """
 
+import logging
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 from django.utils.translation import gettext as _
 
 from enterprises.formats import max_bytes
 from enterprises.survey_import import import_survey_file
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -52,15 +56,30 @@ class Command(BaseCommand):
         if options["create_issues"] and user is None:
             raise CommandError(_("--create-issues needs --user USERNAME: issues record who raised them."))
 
-        result = import_survey_file(
-            data=data,
-            filename=path.name,
-            survey_name=options["survey"] or path.stem,
-            by=user,
-            create_issues=options["create_issues"],
-            dry_run=options["dry_run"],
-            progress=self._progress,
-        )
+        try:
+            result = import_survey_file(
+                data=data,
+                filename=path.name,
+                survey_name=options["survey"] or path.stem,
+                by=user,
+                create_issues=options["create_issues"],
+                dry_run=options["dry_run"],
+                progress=self._progress,
+            )
+        except OperationalError as exc:
+            # The database could not write: disk full ("database or disk is full" on SQLite,
+            # "No space left on device" on PostgreSQL), read-only, gone. The write is one
+            # transaction, rolled back: nothing of the file is kept. One line, no traceback.
+            self.stderr.write("")
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.error("survey import of %s failed in the database: %s", path.name, reason)
+            raise CommandError(
+                _(
+                    "Nothing was imported from %(file)s: the database could not write (%(reason)s). "
+                    "Free disk space or check the database, then run the import again."
+                )
+                % {"file": path.name, "reason": reason}
+            ) from None
         self.stderr.write("")
         if not result.ok:
             for error in result.errors:
