@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -547,6 +547,18 @@ def import_survey_file(
             plans = _plan(result, parsed, lookups, create_issues, lock=not dry_run)
             if not dry_run:
                 _write(result, plans, by, report)
+    except OperationalError as exc:
+        # The database could not write: disk full ("database or disk is full" on SQLite, "No
+        # space left on device" on PostgreSQL), read-only, gone. The transaction is rolled
+        # back: nothing of the file is kept. One message, for the admin page and the command.
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.error("survey import of %s failed in the database: %s", filename, detail)
+        message = _(
+            "Nothing was imported: the database could not write (%(reason)s). "
+            "Free disk space or check the database, then import again."
+        )
+        result.errors.append(RowError(None, "", message % {"reason": detail}))
+        result.written = False
     except (IntegrityError, ValidationError) as exc:
         # Someone changed the same rows meanwhile (or a rule in the workflow refused a need):
         # the transaction is rolled back, so nothing of this file is kept.

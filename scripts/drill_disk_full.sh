@@ -119,8 +119,9 @@ import_and_check() {
   fi
   check $([ "$rc" != 0 ] && echo 0 || echo 1) "[$label] import refused (non-zero exit: $rc)"
   check $(! grep -q 'Traceback' "$out" "$err" && echo 0 || echo 1) "[$label] no Python traceback shown"
-  check $(grep -Eqi '^CommandError: .*(disk|space|磁盘|空间)' <<<"$last" && echo 0 || echo 1) \
-    "[$label] a clear message (CommandError naming the full disk)"
+  # The import's own message names the disk; the command then ends on a CommandError line.
+  check $(grep -Eqi '^CommandError: ' <<<"$last" && tr '\r' '\n' <"$err" | grep -Eqi '(disk|space|磁盘|空间)' \
+    && echo 0 || echo 1) "[$label] a clear message (naming the full disk, then a CommandError)"
   local now; now=$(counts)
   check $([ "$now" = "$before" ] && echo 0 || echo 1) "[$label] counts unchanged ($now)"
   local ic; ic=$(integrity)

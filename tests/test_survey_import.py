@@ -619,7 +619,8 @@ def _many_rows_csv(path: Path, rows: int) -> Path:
 @pytest.mark.django_db(transaction=True)
 def test_a_full_database_gives_one_clear_line_and_imports_nothing(coordinator, tmp_path):
     """SQLite's max_page_count makes the database really full (SQLITE_FULL, "database or disk
-    is full") at its present size: the command must fail with a CommandError, not a traceback."""
+    is full") at its present size: the import (command here, the admin below) must fail with
+    one clear message, not a traceback."""
     from django.db import connection
 
     if connection.vendor != "sqlite":
@@ -636,12 +637,34 @@ def test_a_full_database_gives_one_clear_line_and_imports_nothing(coordinator, t
     finally:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA max_page_count = 1073741823")
-    assert message.startswith("Nothing was imported from full.csv: the database could not write (")
-    assert "database or disk is full" in message and "Free disk space" in message
-    assert "Traceback" not in err
+    assert "nothing was imported" in message
+    assert "Nothing was imported: the database could not write (database or disk is full)" in err
+    assert "Free disk space" in err and "Traceback" not in err
     assert counts() == before
     with connection.cursor() as cursor:
         assert cursor.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # Once there is room again the same file imports.
     run_command(str(path), "--survey", "满盘", "--create-issues", "--user", "coordinator")
     assert SurveyResponse.objects.count() == 300 and Issue.objects.count() == 300
+
+
+@pytest.mark.django_db
+def test_a_full_database_on_the_admin_confirm_shows_the_message_not_a_500(coordinator_client, tmp_path):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("max_page_count is SQLite's")
+    path = _many_rows_csv(tmp_path / "full.csv", 300)
+    preview, _ = admin_upload(coordinator_client, path, survey="满盘", create_issues=True, confirm=False)
+    before = counts()
+    with connection.cursor() as cursor:
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        response = confirm_preview(coordinator_client, preview)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA max_page_count = 1073741823")
+    assert response.status_code == 200
+    assert "the database could not write (database or disk is full)" in response.content.decode()
+    assert counts() == before
