@@ -4,6 +4,7 @@ Leadership, coordinators and administrators see them; everyone else gets 403. Ev
 number links to the issue list (or the enterprise list) showing exactly the rows it counts.
 """
 
+import functools
 from datetime import date
 from itertools import groupby
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.text import Truncator
@@ -106,12 +107,18 @@ def _check_access(user) -> None:
         raise PermissionDenied
 
 
+@functools.lru_cache(maxsize=16)
+def _path(name: str, script_prefix: str) -> str:
+    # The dashboard links every figure and table cell (~500 links): one reverse() per name.
+    return reverse(name)
+
+
 def issue_list_url(params: dict) -> str:
-    return f"{reverse('issues:list')}?{urlencode(params)}"
+    return f"{_path('issues:list', get_script_prefix())}?{urlencode(params)}"
 
 
 def enterprise_list_url(params: dict) -> str:
-    return f"{reverse('enterprises:list')}?{urlencode(params)}"
+    return f"{_path('enterprises:list', get_script_prefix())}?{urlencode(params)}"
 
 
 def percent(value: float | None) -> str:
@@ -365,7 +372,7 @@ WEEKLY_ORDER = (F("lead_department__name").asc(nulls_first=True), F("deadline").
 
 
 def _list_url(params: dict) -> str:
-    return f"{reverse('issues:list')}?{urlencode(params, doseq=True)}"
+    return f"{_path('issues:list', get_script_prefix())}?{urlencode(params, doseq=True)}"
 
 
 def weekly_summary(filters: figures.Filters, today: date) -> list[dict]:
