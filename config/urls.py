@@ -24,6 +24,7 @@ urlpatterns = [
     path("dashboard/", include("issues.dashboard_urls")),
     path("admin/", admin.site.urls),
     path("healthz", project_views.healthz, name="healthz"),
+    path("favicon.ico", project_views.favicon, name="favicon"),
     path("bench/floor", project_views.floor, name="bench-floor"),
 ]
 

@@ -1,8 +1,9 @@
-"""Project-level views: health check and the benchmark floor."""
+"""Project-level views: health check, favicon and the benchmark floor."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -21,3 +22,11 @@ def healthz(request):
 def floor(request):
     """The benchmark floor: login required, no query of its own (session and user only)."""
     return HttpResponse(f"ok {request.user.pk}", content_type="text/plain")
+
+
+@login_not_required
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin's): send them to
+    the site's icon (not permanently: its static name changes with its content)."""
+    return HttpResponseRedirect(static("app/favicon.svg"))

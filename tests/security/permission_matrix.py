@@ -68,6 +68,7 @@ PUBLIC_ALLOWLIST = {
     "login": "the login page itself",
     "set_language": "the language switch works on the login page",
     "healthz": "load balancer probe; answers only {'status': 'ok'}",
+    "favicon": "a redirect to the site's static icon, asked for by browsers on every page",
     "admin:login": "the admin's login page",
     "admin:logout": "logging out needs no login (POST only)",
 }
@@ -78,6 +79,7 @@ GET = {
     "logout": row(METHOD),
     "set_language": public(REDIRECT),
     "healthz": public(OK),
+    "favicon": public(REDIRECT),
     "bench-floor": row(OK),
     "enterprises:list": row(OK),
     "enterprises:lookup": row(OK),

@@ -73,3 +73,9 @@ def test_makemigrations_check():
 @pytest.mark.django_db
 def test_migrate_check():
     call_command("migrate", "--check", stdout=StringIO())
+
+
+def test_favicon_ico_leads_to_the_site_icon_without_login(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg") and "favicon" in response["Location"]
