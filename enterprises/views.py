@@ -94,6 +94,7 @@ def enterprise_detail(request, pk):
         visible_issues.filter(enterprise=enterprise)
         .with_colour()
         .select_related("category", "lead_department")
+        .defer("description")  # not shown here, and can be long
     )
     open_issues = list(issues.open().order_by(F("deadline").asc(nulls_last=True), "-raised_on", "-id"))
     recent_closed = list(issues.filter(status=Status.CLOSED).order_by("-closed_at", "-id")[:RECENT_LIMIT])
