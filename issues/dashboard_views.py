@@ -453,13 +453,11 @@ def _rows(qs, today: date) -> list:
         .order_by(*WEEKLY_ORDER)
     )
     rows = list(qs)
-    # Resolved here once, not by template tags on every row (a list of ~1,000 rows).
-    detail_url = reverse("issues:detail", args=[0])[:-2]  # ".../issues/0/" -> ".../issues/"
     statuses = dict(Status.choices)
     for issue in rows:
         issue.days_late = issue.days_overdue(today)
         issue.colour_label = colour_label(issue.colour)
-        issue.url = f"{detail_url}{issue.pk}/"
+        issue.url = issue.get_absolute_url()
         issue.status_label = statuses.get(issue.status, issue.status)
         issue.deadline_text = issue.deadline.isoformat() if issue.deadline else "—"
         issue.note_date = (

@@ -173,3 +173,17 @@ def test_list_builds_the_dashboard_filters_only_for_a_drill_down(client, coordin
     assert "未办结的问题" not in page  # the dashboard's parameter still narrows the list
     assert 'type="hidden" name="outcome" value="resolved"' in page
     assert "未办结的问题" in client.get(reverse("issues:list")).content.decode()
+
+
+@pytest.mark.django_db
+def test_issue_urls_are_the_resolved_ones_also_under_a_script_prefix():
+    from django.urls import set_script_prefix
+
+    issue = IssueFactory()
+    assert issue.get_absolute_url() == reverse("issues:detail", args=[issue.pk])
+    try:
+        set_script_prefix("/visits-app/")
+        assert issue.get_absolute_url() == reverse("issues:detail", args=[issue.pk])
+        assert issue.get_absolute_url().startswith("/visits-app/issues/")
+    finally:
+        set_script_prefix("/")
