@@ -156,8 +156,7 @@ class IssueCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        query = getattr(self.object_list, "query", None)
-        if query is None or query.where or query.distinct or query.combinator or query.is_sliced:
+        if not (hasattr(self.object_list, "query") and counting.counts_every_issue(self.object_list)):
             return super().count
         return counting.issue_total(self.object_list.db)
 

@@ -7,7 +7,7 @@ row. Parameterised SQL built by the ORM, run with one cursor.
 """
 
 from django.db import connections
-from django.db.models import F, Func
+from django.db.models import F, Func, IntegerField
 
 
 def counted(qs):
@@ -35,14 +35,31 @@ def counts(**querysets) -> dict:
     return scalars(**{name: counted(qs) for name, qs in querysets.items()})
 
 
-def issue_total_parts(using: str = "default") -> dict:
-    """One-value querysets whose sum is the number of issues, exactly (for `scalars`):
-    enterprise issues from the dashboard rollup, common issues counted (see
-    `figure_rollup.issue_count_parts`)."""
-    from .figure_rollup import issue_count_parts
+def counts_every_issue(qs) -> bool:
+    """Whether `qs` is the whole issue table (no filter, no DISTINCT, no slice): the case
+    `issue_total` answers without counting."""
+    query = qs.query
+    return not (query.where or query.distinct or query.combinator or query.is_sliced)
 
-    rolled, common = issue_count_parts(using)
-    return {"rolled_issues": rolled, "common_issues": counted(common)}
+
+def issue_total_parts(using: str = "default") -> dict:
+    """One-value querysets whose sum is the number of issues, exactly (for `scalars`).
+
+    Each enterprise issue is `raised` once in the dashboard rollup (dimension "all"), on the
+    day it was raised, kept exact by database triggers (`issues.figure_rollup`); common
+    issues (no enterprise) are not in the rollup and are few, counted from the enterprise
+    index. At 200,000 issues: ~1,100 rollup rows and ~400 index entries (2 ms), where
+    COUNT(*) scanned an index of 200,000 (21 ms, with two parallel workers)."""
+    from .models import Issue, IssueDayFigure
+
+    # SUM as a plain function, not the Sum aggregate: one value, no GROUP BY, usable as a
+    # scalar subquery beside others.
+    total = Func(F("raised"), function="SUM", output_field=IntegerField())
+    rolled = IssueDayFigure.objects.using(using).filter(dimension="all", key="").order_by().values(n=total)
+    return {
+        "rolled_issues": rolled,
+        "common_issues": counted(Issue.objects.using(using).filter(enterprise=None)),
+    }
 
 
 def issue_total(using: str = "default") -> int:

@@ -219,25 +219,6 @@ def stored_rows(using: str = "default") -> dict[tuple[date, str, str], dict[str,
     return table
 
 
-def issue_count_parts(using: str = "default") -> tuple:
-    """Every issue, exactly, without counting the issue table: two querysets of one value
-    each, to be added. Each enterprise issue is `raised` once in the rollup (dimension
-    "all"), on the day it was raised; common issues (no enterprise) are not in the rollup
-    and are few, counted from the enterprise index. At 200,000 issues this reads ~1,100
-    rollup rows and ~400 index entries (2 ms) where COUNT(*) scanned an index of 200,000
-    (25 ms, with two parallel workers)."""
-    from django.db.models import F, Func, IntegerField
-
-    from .models import Issue, IssueDayFigure
-
-    # SUM as a plain function, not the Sum aggregate: one value, no GROUP BY, usable as a
-    # scalar subquery beside others (issues.views._scalars).
-    total = Func(F("raised"), function="SUM", output_field=IntegerField())
-    rolled = IssueDayFigure.objects.using(using).filter(dimension="all", key="").order_by().values(n=total)
-    common = Issue.objects.using(using).filter(enterprise=None)
-    return rolled, common
-
-
 def _lock_issues(using: str) -> None:
     """No issue or enterprise changes while the rollup is compared or rebuilt (PostgreSQL)."""
     from django.db import connections

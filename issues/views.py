@@ -220,7 +220,7 @@ class PartedRows:
         """(all filtered rows, each part but the last), in one query."""
         if self._sizes is None:
             parts = {f"part{n}": counting.counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
-            if self.filter.qs.query.where:
+            if not counting.counts_every_issue(self.filter.qs):
                 counts = counting.scalars(all=counting.counted(self.filter.qs), **parts)
                 total = counts.pop("all")
             else:  # every issue (a user who sees them all, no filter): from the rollup

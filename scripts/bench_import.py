@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_import.py [--rows 10000] [--create-issues]
     DATABASE_URL=postgres://... .venv/bin/python scripts/bench_import.py
+    .venv/bin/python scripts/bench_import.py --rows 6000 --write-csv FILE   # the file only (drills)
 
 Runs against the configured database (migrate it first). Writes the file to a temp dir,
 imports it into a new survey round (first run: all rows new), then again (all unchanged),
@@ -46,11 +47,10 @@ def code(n: int) -> str:
     return base + check_character(base)
 
 
-def make_csv(rows: int, folder: Path) -> Path:
+def make_csv(rows: int, path: Path) -> Path:
     import csv
 
     districts = list(District.objects.values_list("name", flat=True))
-    path = folder / "bench-gb18030.csv"
     with path.open("w", encoding="gb18030", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(TEMPLATE_HEADERS)
@@ -90,7 +90,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--create-issues", action="store_true")
+    parser.add_argument("--write-csv", type=Path, help="only write the file here (for the drills) and stop")
     args = parser.parse_args()
+    if args.write_csv:
+        make_csv(args.rows, args.write_csv)
+        return
     user = None
     if args.create_issues:
         from django.contrib.auth.models import Group
@@ -100,7 +104,7 @@ def main():
     survey = f"基准测试 {time.strftime('%Y%m%d%H%M%S')}"
     print(f"database: {connection.vendor}; rows: {args.rows}; create issues: {args.create_issues}")
     with tempfile.TemporaryDirectory() as folder:
-        path = make_csv(args.rows, Path(folder))
+        path = make_csv(args.rows, Path(folder) / "bench-gb18030.csv")
         data = path.read_bytes()
         print(f"file: {len(data) / 1048576:.1f} MB GB18030")
         common = dict(

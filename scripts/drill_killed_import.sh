@@ -14,24 +14,7 @@ bench_start_pg
 bench_prepare_db "${DRILL_SCALE:-0.002}" >/dev/null
 COORD=$("$PY" manage.py shell -v0 -c "from django.contrib.auth.models import User; print(User.objects.filter(groups__name='coordinator').order_by('pk').first().username)")
 CSV="$WORK/drill-survey.csv"
-ROWS=$ROWS "$PY" manage.py shell -v0 -c "
-import csv, os
-from enterprises.credit_code import ALPHABET, check_character
-from enterprises.models import District
-districts = list(District.objects.values_list('name', flat=True))
-def code(n):
-    s = ''
-    for _ in range(9):
-        n, r = divmod(n, len(ALPHABET)); s = ALPHABET[r] + s
-    base = '91120999' + s
-    return base + check_character(base)
-with open('$CSV', 'w', newline='', encoding='utf-8') as fh:
-    w = csv.writer(fh)
-    w.writerow('统一社会信用代码,企业名称,所在区,行业类别,填报日期,生产经营状况,订单情况,从业人数,用工缺口,主要困难,诉求类别,具体诉求,联系人,联系电话'.split(','))
-    for i in range(int(os.environ['ROWS'])):
-        w.writerow([code(i + 1), f'天津演练企业{i:06d}有限公司', districts[i % len(districts)], '规模以上工业', '2026-10-15',
-                    '正常', '增长', 300 + i % 500, i % 20, '原材料价格上涨', '能源', '用电容量不足，需增容变压器', '刘先生', '022-20652836'])
-"
+"$PY" scripts/bench_import.py --rows "$ROWS" --write-csv "$CSV"  # GB18030, as offices send them
 counts() {
   "$PY" manage.py shell -v0 -c "
 from enterprises.models import Enterprise, Survey, SurveyResponse
