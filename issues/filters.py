@@ -21,7 +21,7 @@ from django_filters import (
     OrderingFilter,
 )
 
-from enterprises.forms import bootstrap_widgets
+from enterprises.forms import JinjaRenderedForm, bootstrap_widgets
 from enterprises.models import District, Sector
 
 from .figure_filters import FigureFilters
@@ -228,6 +228,7 @@ class ListFilters(FilterSet):
     class Meta:
         model = Issue
         fields: list[str] = []
+        form = JinjaRenderedForm
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -172,9 +172,9 @@ def my_work(request):
 # -- list and export ---------------------------------------------------------------------------
 
 LIST_RELATED = ("enterprise", "enterprise__district", "lead_department", "owner", "category")
-# What a list row or card shows (issue_list.html, _partials/issue_cards.html), and only that:
-# no descriptions (they can be long), no enterprise notes. A column a template reads that is
-# not here costs a query per row, which the query-count tests catch.
+# What a list row or card shows (templates/jinja2/issues/_issue_rows.html, _issue_cards.html),
+# and only that: no descriptions (they can be long), no enterprise notes. A column a template
+# reads that is not here costs a query per row, which the query-count tests catch.
 ROW_COLUMNS = (
     "title",
     "status",
@@ -298,6 +298,7 @@ def issue_list(request):
             "form": issue_filter.form,
             "page": page,
             "issues": page.object_list,
+            "today": today,
             "enterprise": enterprise,
             "filter_errors": errors,
             "choice_fields": [issue_filter.form[n] for n in CHOICE_FILTERS],

@@ -5,8 +5,11 @@ event written, and every forbidden case from both sides (Zulip-style).
 """
 
 import csv
+import html
 import io
+import re
 from datetime import timedelta
+from urllib.parse import urljoin
 
 import pytest
 from django.contrib.messages import get_messages
@@ -521,8 +524,9 @@ def test_output_is_escaped(client, official, coordinator):
     body = login(client, coordinator).get(issue.get_absolute_url()).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    listing = client.get(reverse("issues:list")).content.decode()
+    listing = client.get(reverse("issues:list")).content.decode()  # rows: a Jinja2 partial
     assert "<img src=x" not in listing
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in listing
 
 
 # -- the list: filters, ordering, search, pagination ----------------------------------------
@@ -803,6 +807,45 @@ def test_pagination_50_per_page_with_count(client, coordinator, official):
     assert not set(list_ids(client, page=1)) & set(list_ids(client, page=2))
     assert client.get(reverse("issues:list"), {"page": "zzz"}).status_code == 200
     assert client.get(reverse("issues:list"), {"page": "999999999999999999999"}).status_code == 200
+
+
+def link(response, text: str) -> str:
+    """The URL of the link whose text is `text`, as the browser would follow it."""
+    found = re.search(r'<a [^>]*href="([^"]*)"[^>]*>' + re.escape(text) + "</a>", response.content.decode())
+    assert found, f"no link {text!r}"
+    return urljoin(response.request["PATH_INFO"], html.unescape(found[1]))
+
+
+def test_pagination_and_export_links_work_when_followed(client, coordinator, official):
+    # The links keep the filters and change one parameter: a "??page=2" link (a leading "?"
+    # before {% querystring %}, which writes its own) went back to page 1, and the XLSX
+    # link downloaded a CSV file.
+    enterprise = EnterpriseFactory()
+    for n in range(55):
+        IssueFactory(
+            enterprise=enterprise, visit__enterprise=enterprise, raised_by=official, title=f"分页{n}"
+        )
+    IssueFactory(enterprise=enterprise, visit__enterprise=enterprise, raised_by=official, title="别的")
+    client.force_login(coordinator)
+    first = client.get(reverse("issues:list"), {"q": "分页"})
+    next_url = link(first, "下一页")
+    second = client.get(next_url)
+    assert second.context["page"].number == 2
+    assert [i.title for i in second.context["page"].object_list] == [
+        i.title for i in client.get(reverse("issues:list"), {"q": "分页", "page": 2}).context["page"]
+    ]
+    assert len(second.context["page"].object_list) == 5  # the filter kept: 55, not 56
+    assert client.get(link(second, "上一页")).context["page"].number == 1
+    xlsx = client.get(link(second, "导出 XLSX"))
+    assert ".xlsx" in xlsx["Content-Disposition"]
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 55  # every filtered row, not only page 2
+    csv_response = client.get(link(second, "导出 CSV"))
+    assert response_rows_count(csv_response) == 55
+
+
+def response_rows_count(response) -> int:
+    return len(csv_rows(response)) - 1
 
 
 def test_list_columns(client, coordinator, issue_a):

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from enterprises.forms import Select, bootstrap_widgets
 from issues import workflow
@@ -20,7 +21,10 @@ from .factories import DepartmentFactory, IssueFactory, category
 
 
 class Choices(forms.Form):
-    plain = forms.ChoiceField(choices=[("", "All"), ("a", "A & <b>"), ("b", 'Say "hi"')], required=False)
+    plain = forms.ChoiceField(
+        choices=[("", "All"), ("a", "A & <b>"), ("b", 'Say "hi"'), ("s", mark_safe("<i>safe</i>"))],
+        required=False,
+    )
     grouped = forms.ChoiceField(
         choices=[("x", "X"), ("Group <1>", [("g1", "G one"), ("g2", "G two")])], required=True
     )
@@ -30,7 +34,13 @@ class Choices(forms.Form):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "data",
-    [{}, {"plain": "a", "grouped": "g2"}, {"plain": "zz", "grouped": "<script>"}, {"department": "1"}],
+    [
+        {},
+        {"plain": "a", "grouped": "g2"},
+        {"plain": "zz", "grouped": "<script>"},
+        {"plain": "s"},
+        {"department": "1"},
+    ],
 )
 def test_python_select_renders_what_djangos_select_renders(data):
     DepartmentFactory(name="发改委 <&>")
@@ -40,10 +50,12 @@ def test_python_select_renders_what_djangos_select_renders(data):
     django_form = Choices(data or None)
     ours = Choices(data or None)
     for field in ours.fields.values():
-        field.widget = Select(attrs={"class": "form-select", "data-x": "1"}, choices=field.widget.choices)
+        field.widget = Select(
+            attrs={"class": "form-select", "data-x": "1", "id": "x"}, choices=field.widget.choices
+        )
         field.widget.is_required = field.required
     for field in django_form.fields.values():
-        field.widget.attrs.update({"class": "form-select", "data-x": "1"})
+        field.widget.attrs.update({"class": "form-select", "data-x": "1", "id": "x"})
         field.widget.is_required = field.required
     for name in Choices.base_fields:  # the same elements, attributes and text (as HTML)
         assert parse_html(str(ours[name])) == parse_html(str(django_form[name])), name
