@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from config.db_router import reads_from_replica
+from enterprises.forms import bootstrap_widgets
 from enterprises.models import District, Sector
 
 from . import figures
@@ -71,8 +72,8 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("district", "sector", "department"):
-            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
+        choices = ("district", "sector", "department")
+        bootstrap_widgets({name: self.fields[name] for name in choices}, size="sm")
 
     def clean(self):
         data = super().clean()
@@ -113,12 +114,23 @@ def _path(name: str, script_prefix: str) -> str:
     return reverse(name)
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
+def _pair(name: str, value) -> str:
+    # ~600 links share a few hundred name=value pairs (dates, ids): each encoded once.
+    return urlencode({name: value})
+
+
+def _query(params: dict) -> str:
+    """urlencode(params) for one value per name."""
+    return "&".join(_pair(name, value) for name, value in params.items())
+
+
 def issue_list_url(params: dict) -> str:
-    return f"{_path('issues:list', get_script_prefix())}?{urlencode(params)}"
+    return f"{_path('issues:list', get_script_prefix())}?{_query(params)}"
 
 
 def enterprise_list_url(params: dict) -> str:
-    return f"{_path('enterprises:list', get_script_prefix())}?{urlencode(params)}"
+    return f"{_path('enterprises:list', get_script_prefix())}?{_query(params)}"
 
 
 def percent(value: float | None) -> str:

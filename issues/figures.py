@@ -303,19 +303,14 @@ def q_in_days(period: Period) -> Q:
     return Q(day__gte=period.start, day__lte=period.end)
 
 
-def _period_sum(measure, period: Period):
-    return Coalesce(Sum(measure, filter=q_in_days(period)), 0)
+def _sum(measure):
+    return Coalesce(Sum(measure), 0)
 
 
-def _relevant_sum(period: Period):
-    """Rollup twin of `q_relevant` minus the open part: anything happened in the period."""
-    return Coalesce(
-        Sum(
-            F("raised") + F("assigned") + F("resolved") + F("closed") + F("contacted"),
-            filter=q_in_days(period),
-        ),
-        0,
-    )
+def _relevant_sum():
+    """Rollup twin of `q_relevant` minus the open part: anything happened (in the rows read:
+    the queries select the period's days)."""
+    return _sum(F("raised") + F("assigned") + F("resolved") + F("closed") + F("contacted"))
 
 
 def _count(qs) -> Coalesce:
@@ -791,8 +786,8 @@ def _rollup_league(period: Period, today: date, alias: str, departments):
         .filter(q_in_days(period), dimension="department")
         .values("key")
         # relevant first: its F() must name the columns, not the sums of the same name.
-        .annotate(relevant=_relevant_sum(period))
-        .annotate(**{name: Coalesce(Sum(m), 0) for name, m in LEAGUE_SUMS.items()})
+        .annotate(relevant=_relevant_sum())
+        .annotate(**{name: _sum(m) for name, m in LEAGUE_SUMS.items()})
         .order_by()
     }
     open_here = _open_issues(alias).filter(lead_department=OuterRef("pk"))
@@ -821,7 +816,8 @@ def _rollup_league(period: Period, today: date, alias: str, departments):
 
 def _rollup_breakdown(by: str, period: Period, today: date) -> list[dict[str, Any]]:
     """Rows like the raw breakdown query's, in TWO queries: the period's sums per group from
-    the rollup (every group it knows), and the live open / overdue counts with the labels.
+    the rollup (the groups with rows in the period), and the live open / overdue counts with
+    the labels.
     Groups with nothing in the period and nothing open are left out, as in the raw query."""
     from enterprises.models import District
 
@@ -831,11 +827,11 @@ def _rollup_breakdown(by: str, period: Period, today: date) -> list[dict[str, An
     sums = {
         row["key"]: row
         for row in IssueDayFigure.objects.using(alias)
-        .filter(dimension=by)
+        .filter(q_in_days(period), dimension=by)
         .values("key")
         # relevant first: its F() must name the columns, not the sums of the same name.
-        .annotate(relevant=_relevant_sum(period))
-        .annotate(raised=_period_sum("raised", period), resolved=_period_sum("resolved", period))
+        .annotate(relevant=_relevant_sum())
+        .annotate(raised=_sum("raised"), resolved=_sum("resolved"))
         .order_by()
     }
     live_q = Q(status__in=OPEN_STATUSES, scope=Scope.INDIVIDUAL)

@@ -73,6 +73,15 @@ class Colour(models.TextChoices):
     RED = "red", _("Overdue")
 
 
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The label of `value` in the active language, or `value` itself when it is not a
+    choice (as Django's get_FOO_display)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def colour_label(colour: str) -> str:
     """The colour's name for a spreadsheet cell ("" when on track)."""
     return str(Colour(colour).label) if colour else ""
@@ -440,6 +449,23 @@ class Issue(models.Model):
     def get_absolute_url(self) -> str:
         prefix, suffix = _detail_url_parts(get_script_prefix())
         return f"{prefix}{self.pk}{suffix}"
+
+    # Django's get_FOO_display builds a dict of the field's choices on every call (33 µs);
+    # lists, exports and the admin call these once per row. The same label from the enum.
+    def get_status_display(self) -> str:
+        return choice_label(Status, self.status)
+
+    def get_priority_display(self) -> str:
+        return choice_label(Priority, self.priority)
+
+    def get_source_display(self) -> str:
+        return choice_label(Source, self.source)
+
+    def get_scope_display(self) -> str:
+        return choice_label(Scope, self.scope)
+
+    def get_outcome_display(self) -> str:
+        return choice_label(Outcome, self.outcome)
 
     # -- derived facts about one issue ----------------------------------------------------
     @property

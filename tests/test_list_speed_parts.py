@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
 
 from enterprises.forms import Select, bootstrap_widgets
@@ -199,3 +200,17 @@ def test_issue_urls_are_the_resolved_ones_also_under_a_script_prefix():
         assert issue.get_absolute_url().startswith("/visits-app/issues/")
     finally:
         set_script_prefix("/")
+
+
+# -- choice labels ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("name", ["status", "priority", "source", "scope", "outcome"])
+def test_issue_choice_labels_are_djangos(name, language):
+    # Issue defines get_FOO_display itself (Django's builds a dict per call): same labels.
+    field = Issue._meta.get_field(name)
+    with translation.override(language):
+        for value in [*(v for v, _label in field.flatchoices), "not-a-choice", ""]:
+            issue = Issue(**{name: value})
+            assert getattr(issue, f"get_{name}_display")() == issue._get_FIELD_display(field), value
