@@ -275,19 +275,29 @@ def dashboard(request):
     period = form.get_period(today) if form.is_bound else figures.period_for("month", today)
     filters = form.filters() if form.is_bound else figures.Filters()
 
-    summary = figures.summary(period, filters, today)
+    # The "now" counts of the unfiltered dashboard, read once for the summary and tables.
+    live = figures.live_counts(period, today) if figures.uses_rollup(filters) else None
+    summary = figures.summary(period, filters, today, live)
     links = figures.summary_params(period, filters)
     coverage = figures.visit_coverage(period, filters)
     red = figures.red_list(filters, today)
-    league = _with_urls(figures.league_table(period, filters, today))
+    league = _with_urls(figures.league_table(period, filters, today, live))
     for row in league:
         row.on_time = percent(row.counts["on_time_rate"])
         row.response = percent(row.counts["response_rate"])
         row.satisfaction = percent(row.counts["solution_rate"])
     breakdowns = [
-        (_("By category"), _("Category"), _with_urls(figures.breakdown("category", period, filters, today))),
-        (_("By district"), _("District"), _with_urls(figures.breakdown("district", period, filters, today))),
-        (_("By sector"), _("Sector"), _with_urls(figures.breakdown("sector", period, filters, today))),
+        (
+            _("By category"),
+            _("Category"),
+            _with_urls(figures.breakdown("category", period, filters, today, live)),
+        ),
+        (
+            _("By district"),
+            _("District"),
+            _with_urls(figures.breakdown("district", period, filters, today, live)),
+        ),
+        (_("By sector"), _("Sector"), _with_urls(figures.breakdown("sector", period, filters, today, live))),
     ]
     trend = _with_urls(figures.monthly_trend(min(period.end, today), filters))
     colours = [

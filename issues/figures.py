@@ -44,13 +44,9 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
-    IntegerField,
     OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
@@ -59,7 +55,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .figure_rollup import MEASURES
 from .models import (
-    ACTIVE_STATUSES,
     OPEN_STATUSES,
     Colour,
     Issue,
@@ -313,34 +308,78 @@ def _relevant_sum():
     return _sum(F("raised") + F("assigned") + F("resolved") + F("closed") + F("contacted"))
 
 
-def _count(qs) -> Coalesce:
-    """A correlated COUNT(*) of `qs` (filtered on one group) as a scalar subquery."""
-    counted = qs.order_by().annotate(_group=Value(1)).values("_group").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
 def _open_issues(alias: str):
     return Issue.objects.using(alias).filter(q_individual(), q_open())
 
 
-def _rollup_summary(period: Period, today: date) -> dict[str, Any]:
+LIVE_GROUPS = {"category": "category", "district": "enterprise__district", "sector": "enterprise__sector"}
+LIVE_COUNTS = ("open", "overdue", "due_soon", "yellow", "blue", "late_untriaged", "response_pending")
+
+
+@dataclass
+class Live:
+    """The "now" figures of the unfiltered dashboard, from TWO passes over the open
+    enterprise issues (one grouped by lead department, one by category × district ×
+    sector) instead of one pass per table: the summary sums the first, the league table
+    reads it, each breakdown sums the second by its own key."""
+
+    by_department: dict[int | None, dict[str, int]]
+    by_group: list[dict[str, Any]]
+
+    def total(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for counts in self.by_department.values():
+            for name, n in counts.items():
+                total[name] = total.get(name, 0) + n
+        return total
+
+    def by(self, dimension: str) -> dict[Any, tuple[int, int]]:
+        """{group key as the rollup stores it (text): (open, overdue)} for one breakdown."""
+        field_name, found = LIVE_GROUPS[dimension], {}
+        for row in self.by_group:
+            if row[field_name] is None:
+                continue
+            key = str(row[field_name])
+            open_now, overdue_now = found.get(key, (0, 0))
+            found[key] = (open_now + row["open"], overdue_now + row["overdue"])
+        return found
+
+
+def live_counts(period: Period, today: date) -> Live:
+    alias = database_alias()
+    raised = q_raised_in(period)
+    per_department = (
+        _open_issues(alias)
+        .values("lead_department")
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=q_overdue(today)),
+            due_soon=Count("pk", filter=q_due_soon(today)),
+            yellow=Count("pk", filter=q_yellow(today)),
+            blue=Count("pk", filter=q_blue(today)),
+            late_untriaged=Count("pk", filter=raised & q_response_late_untriaged(today)),
+            response_pending=Count("pk", filter=raised & q_response_pending(today)),
+        )
+        .order_by()
+    )
+    per_group = (
+        _open_issues(alias)
+        .values(*LIVE_GROUPS.values())
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=q_overdue(today)))
+        .order_by()
+    )
+    return Live({row.pop("lead_department"): row for row in per_department}, list(per_group))
+
+
+def _rollup_summary(period: Period, today: date, live: Live | None) -> dict[str, Any]:
     alias = database_alias()
     sums = (
         IssueDayFigure.objects.using(alias)
         .filter(q_in_days(period), dimension="all")
         .aggregate(**{m: Coalesce(Sum(m), 0) for m in MEASURES})
     )
-    raised = q_raised_in(period)
-    now = _open_issues(alias).aggregate(
-        open=Count("pk"),
-        overdue=Count("pk", filter=q_overdue(today)),
-        due_soon=Count("pk", filter=q_due_soon(today)),
-        red=Count("pk", filter=q_overdue(today)),
-        yellow=Count("pk", filter=q_yellow(today)),
-        blue=Count("pk", filter=q_blue(today)),
-        late_untriaged=Count("pk", filter=raised & q_response_late_untriaged(today)),
-        response_pending=Count("pk", filter=raised & q_response_pending(today)),
-    )
+    now = dict.fromkeys(LIVE_COUNTS, 0) | (live or live_counts(period, today)).total()
+    now["red"] = now["overdue"]
     row = {
         "raised": sums["raised"],
         "solved_on_site": sums["solved_on_site"],
@@ -385,7 +424,9 @@ def _d(day: date) -> str:
     return day.isoformat()
 
 
-def summary(period: Period, filters: Filters, today: date | None = None) -> dict[str, Any]:
+def summary(
+    period: Period, filters: Filters, today: date | None = None, live: Live | None = None
+) -> dict[str, Any]:
     """Every card figure in ONE query (conditional aggregation over enterprise issues).
 
     - raised: raised_on in the period.
@@ -409,7 +450,7 @@ def summary(period: Period, filters: Filters, today: date | None = None) -> dict
     """
     today = today or timezone.localdate()
     if uses_rollup(filters):
-        row = _rollup_summary(period, today)
+        row = _rollup_summary(period, today, live)
     else:
         row = _raw_summary(period, filters, today)
     days_sum = row.pop("days_sum")
@@ -553,7 +594,9 @@ class GroupRow:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def league_table(period: Period, filters: Filters, today: date | None = None) -> list[GroupRow]:
+def league_table(
+    period: Period, filters: Filters, today: date | None = None, live: Live | None = None
+) -> list[GroupRow]:
     """Department league table (per lead department), ONE grouped query plus the names:
 
     - assigned: assigned_at in the period;
@@ -589,7 +632,8 @@ def league_table(period: Period, filters: Filters, today: date | None = None) ->
     alias = database_alias()
     departments = Department.objects.using(alias).only("id", "name", "short_name")
     if uses_rollup(filters):
-        by_department, departments = _rollup_league(period, today, alias, departments)
+        live = live or live_counts(period, today)
+        by_department, departments = _rollup_league(period, alias, departments, live)
     else:
         grouped = (
             Issue.objects.using(alias)
@@ -637,7 +681,9 @@ def league_table(period: Period, filters: Filters, today: date | None = None) ->
 BREAKDOWN_COUNTS = ("raised", "resolved", "open", "overdue")
 
 
-def breakdown(by: str, period: Period, filters: Filters, today: date | None = None) -> list[GroupRow]:
+def breakdown(
+    by: str, period: Period, filters: Filters, today: date | None = None, live: Live | None = None
+) -> list[GroupRow]:
     """Enterprise issues grouped by `by` ("category", "district" or "sector"), ONE query:
     raised (raised_on in the period), resolved (resolved_at in the period), open and
     overdue (now). Groups with no issue at all are left out.
@@ -656,7 +702,7 @@ def breakdown(by: str, period: Period, filters: Filters, today: date | None = No
     }
     values = [group_field] + ([label_field] if label_field else [])
     if uses_rollup(filters):
-        grouped = _rollup_breakdown(by, period, today)
+        grouped = _rollup_breakdown(by, period, live or live_counts(period, today))
         label_field = "label" if label_field else None
     else:
         grouped = (
@@ -777,9 +823,9 @@ LEAGUE_SUMS = {
 }
 
 
-def _rollup_league(period: Period, today: date, alias: str, departments):
-    """The league table's counts from the rollup (ONE grouped query) and the departments with
-    their live counts (ONE query: open, overdue, late untriaged ones as correlated COUNTs)."""
+def _rollup_league(period: Period, alias: str, departments, live: Live):
+    """The league table's counts from the rollup (ONE grouped query) and the live counts,
+    with the departments (ONE query)."""
     sums = {
         int(row["key"]): row
         for row in IssueDayFigure.objects.using(alias)
@@ -790,35 +836,29 @@ def _rollup_league(period: Period, today: date, alias: str, departments):
         .annotate(**{name: _sum(m) for name, m in LEAGUE_SUMS.items()})
         .order_by()
     }
-    open_here = _open_issues(alias).filter(lead_department=OuterRef("pk"))
-    departments = departments.only("id", "name", "short_name", "is_active").annotate(
-        open=_count(open_here),
-        overdue=_count(open_here.filter(q_overdue(today))),
-        late_untriaged=_count(open_here.filter(q_raised_in(period), q_response_late_untriaged(today))),
-    )
     zero = dict.fromkeys([*LEAGUE_SUMS, "relevant"], 0)
+    no_live = {"open": 0, "overdue": 0, "late_untriaged": 0}
     by_department, listed = {}, []
-    for department in departments:
+    for department in departments.only("id", "name", "short_name", "is_active"):
         found = sums.get(department.pk, zero)
-        if found["relevant"] or department.open:
+        now = live.by_department.get(department.pk, no_live)
+        if found["relevant"] or now["open"]:
             by_department[department.pk] = {
                 **found,
-                "response_due": found["response_in_time"]
-                + found["response_late"]
-                + department.late_untriaged,
-                "open": department.open,
-                "overdue": department.overdue,
+                "response_due": found["response_in_time"] + found["response_late"] + now["late_untriaged"],
+                "open": now["open"],
+                "overdue": now["overdue"],
             }
         if department.is_active or department.pk in by_department:
             listed.append(department)
     return by_department, listed
 
 
-def _rollup_breakdown(by: str, period: Period, today: date) -> list[dict[str, Any]]:
-    """Rows like the raw breakdown query's, in TWO queries: the period's sums per group from
-    the rollup (the groups with rows in the period), and the live open / overdue counts with
-    the labels.
-    Groups with nothing in the period and nothing open are left out, as in the raw query."""
+def _rollup_breakdown(by: str, period: Period, live: Live) -> list[dict[str, Any]]:
+    """Rows like the raw breakdown query's: the period's sums per group from the rollup
+    (ONE query, the groups with rows in the period), the live open / overdue counts, and
+    the labels (ONE small query for categories and districts). Groups with nothing in the
+    period and nothing open are left out, as in the raw query."""
     from enterprises.models import District
 
     from .models import Category
@@ -834,31 +874,13 @@ def _rollup_breakdown(by: str, period: Period, today: date) -> list[dict[str, An
         .annotate(raised=_sum("raised"), resolved=_sum("resolved"))
         .order_by()
     }
-    live_q = Q(status__in=OPEN_STATUSES, scope=Scope.INDIVIDUAL)
-    overdue_q = Q(status__in=ACTIVE_STATUSES, deadline__lt=today)
+    labels = {}
     if by in ("category", "district"):
-        # The group table with its open issues joined (LEFT JOIN ... ON the open condition).
-        path = "issues" if by == "category" else "enterprises__issues"
         model = Category if by == "category" else District
-        live = model.objects.using(alias).annotate(
-            live=FilteredRelation(path, condition=Q(**{f"{path}__{k}": v for k, v in live_q.children}))
-        )
-        found = live.values("pk", "name").annotate(
-            open=Count("live"),
-            overdue=Count(
-                "live",
-                filter=Q(live__status__in=ACTIVE_STATUSES, live__deadline__lt=today),
-            ),
-        )
-        now = {str(r["pk"]): (r["name"], r["open"], r["overdue"]) for r in found.order_by()}
-    else:
-        found = (
-            _open_issues(alias)
-            .values("enterprise__sector")
-            .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q))
-            .order_by()
-        )
-        now = {r["enterprise__sector"]: (None, r["open"], r["overdue"]) for r in found}
+        labels = {str(pk): name for pk, name in model.objects.using(alias).values_list("pk", "name")}
+    now = {key: (labels.get(key), *counts) for key, counts in live.by(by).items()}
+    for key in sums.keys() - now.keys():
+        now[key] = (labels.get(key), 0, 0)
     group_field = {
         "category": "category",
         "district": "enterprise__district",
