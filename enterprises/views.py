@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from issues.models import OPEN_STATUSES, Issue, Status
 from issues.permissions import can_raise_issues
+from issues.views import issue_items
 from visits.models import Official, Visit, VisitStatus
 
 from .filters import EnterpriseFilter
@@ -90,12 +91,7 @@ def enterprise_detail(request, pk):
             Prefetch("lead_officials", queryset=Official.objects.order_by("name"))
         )[:RECENT_LIMIT]
     )
-    issues = (
-        visible_issues.filter(enterprise=enterprise)
-        .with_colour()
-        .select_related("category", "lead_department")
-        .defer("description")  # not shown here, and can be long
-    )
+    issues = issue_items(visible_issues.filter(enterprise=enterprise))
     open_issues = list(issues.open().order_by(F("deadline").asc(nulls_last=True), "-raised_on", "-id"))
     recent_closed = list(issues.filter(status=Status.CLOSED).order_by("-closed_at", "-id")[:RECENT_LIMIT])
     return render(

@@ -189,6 +189,26 @@ ROW_COLUMNS = (
 )
 
 
+# What an issue item on the enterprise and visit pages shows
+# (templates/jinja2/enterprises/_issue_items.html), and only that.
+ITEM_COLUMNS = (
+    "title",
+    "status",
+    "deadline",
+    "original_deadline",
+    "solved_on_site",
+    "resolution",
+    "category__name",
+    "lead_department__name",
+)
+
+
+def issue_items(queryset):
+    """`queryset` as the enterprise and visit pages list it: colour, category and lead
+    department, and the few columns of `ITEM_COLUMNS`."""
+    return queryset.with_colour().select_related("category", "lead_department").only(*ITEM_COLUMNS)
+
+
 def list_rows(today):
     """Issues as the lists show them: colour, and the few columns of `ROW_COLUMNS`."""
     related = ("enterprise", "lead_department", "owner")

@@ -2,12 +2,14 @@
 """Bounded load generator for `make bench` and the fault drills. 127.0.0.1 only.
 
     bench.py run  --url http://127.0.0.1:PORT [--requests 200] [--concurrency 4] [--max-seconds 60]
+                  [--rounds 5]
     bench.py load --url ... --seconds 10 [--run-at 3 --run 'CMD'] [--idle] [--timeline]
     bench.py mixed --url ... --users 20 --seconds 300     (scripts/load_mixed.py)
 
 `run` logs in once per worker thread (GET the login form, POST it with the CSRF token,
 as a browser does), drives each main page with N requests over C threads (both bounded,
-and each page stops at --max-seconds), and prints per page p50/p99 latency, requests per
+and each page stops at --max-seconds) in R rounds in which the pages take turns (the
+machine's speed drifts; so it drifts for every page alike), and prints per page p50/p99 latency, requests per
 second, SQL queries per request and the ratio of its p50 to the floor's p50 (the floor is
 a login-required view with no query of its own, measured in the same run).
 
@@ -301,26 +303,38 @@ def cmd_run(args) -> int:
     c = args.concurrency
     print(f"logging in {c} sessions per user ({', '.join(users.values())}) ...", flush=True)
     sessions = {role: login_all(args.url, [name] * c) for role, name in users.items()}
-    rows = []
-    for label, path, role in pages:
+    # The machine is shared and its speed drifts within a run: each page gets its requests in
+    # `--rounds` slices, the pages taking turns, so a slow minute falls on every page alike
+    # (one page after the other, a slow stretch made whichever pages it hit look worse).
+    for _label, path, role in pages:
         drive(sessions[role], [path], min(c * 2, args.requests), args.max_seconds)  # warm-up
-        result = drive(sessions[role], [path], args.requests, args.max_seconds)
-        n = len(result.latencies)
+    rounds = max(1, min(args.rounds, args.requests))
+    results = {label: [] for label, _path, _role in pages}
+    for n in range(rounds):
+        for label, path, role in pages:
+            share = args.requests // rounds + (1 if n < args.requests % rounds else 0)
+            results[label].append(drive(sessions[role], [path], share, args.max_seconds / rounds))
+    rows = []
+    for label, path, _role in pages:
+        latencies = [x for r in results[label] for x in r.latencies]
+        errors = [e for r in results[label] for e in r.errors]
+        wall = sum(r.wall for r in results[label])
+        n = len(latencies)
         rows.append(
             {
                 "page": label,
                 "path": path,
                 "ok": n,
-                "errors": len(result.errors),
-                "p50": percentile(result.latencies, 0.5) * 1000,
-                "p99": percentile(result.latencies, 0.99) * 1000,
-                "rps": n / result.wall if result.wall else 0.0,
+                "errors": len(errors),
+                "p50": percentile(latencies, 0.5) * 1000,
+                "p99": percentile(latencies, 0.99) * 1000,
+                "rps": n / wall if wall else 0.0,
                 "queries": queries[label][0],
                 "status": queries[label][1],
-                "first_error": result.errors[0][1] if result.errors else "",
+                "first_error": errors[0][1] if errors else "",
             }
         )
-        print(f"  {label}: {n} ok, {len(result.errors)} errors, p50 {rows[-1]['p50']:.1f} ms", flush=True)
+        print(f"  {label}: {n} ok, {len(errors)} errors, p50 {rows[-1]['p50']:.1f} ms", flush=True)
     floor = rows[0]["p50"]
     print()
     print(
@@ -427,6 +441,12 @@ def main() -> int:
     run.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", "200")))
     run.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CONCURRENCY", "4")))
     run.add_argument("--max-seconds", type=float, default=float(os.environ.get("BENCH_MAX_SECONDS", "60")))
+    run.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", "5")),
+        help="each page's requests in this many slices, the pages taking turns",
+    )
     run.add_argument("--json", help="also write the rows here")
     run.add_argument(
         "--page", action="append", help="only the pages whose label contains this (repeatable; floor always)"

@@ -4,6 +4,7 @@
 #
 #   BENCH_SCALE=0.1 make bench      # a tenth of the data set, for a quick run
 #   BENCH_REQUESTS=200 BENCH_CONCURRENCY=4 BENCH_MAX_SECONDS=60   (per page, all bounded)
+#   BENCH_ROUNDS=5                  (each page's requests in 5 slices, the pages taking turns)
 #   BENCH_KEEP=1                    # leave the database and server up, print how to reach them
 #   BENCH_MODE=mixed make bench     # issue 7's mixed workload instead of the page table:
 #       BENCH_USERS=20 BENCH_SECONDS=300 different logged-in users reading, opening the

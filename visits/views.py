@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from enterprises.models import Enterprise
 from issues.models import Issue
 from issues.permissions import can_raise_issues
+from issues.views import issue_items
 
 from . import services
 from .filters import VisitFilter
@@ -77,13 +78,7 @@ def visit_detail(request, pk):
         ),
         pk=pk,
     )
-    issues = list(
-        Issue.objects.visible_to(request.user)
-        .filter(visit=visit)
-        .with_colour()
-        .select_related("category", "lead_department")
-        .order_by("id")
-    )
+    issues = list(issue_items(Issue.objects.visible_to(request.user).filter(visit=visit)).order_by("id"))
     hidden = visit.issues.count() - len(issues)
     return render(
         request,
