@@ -86,7 +86,7 @@ def _most_urgent(mine, counts: dict, today) -> list[Issue]:
     """The first MY_WORK_LIMIT of `mine` by supervision colour, as everywhere (red >
     yellow > blue): overdue, then behind schedule, then due soon (each by deadline), then
     the rest, in ONE query: a person's or a department's open issues are at most a few
-    thousand rows, whose top 50 PostgreSQL sorts in memory."""
+    thousand rows, whose top 50 the database sorts in memory before joining the names."""
     if not counts["open"]:
         return []
     colours = colour_conditions(today)
@@ -96,9 +96,10 @@ def _most_urgent(mine, counts: dict, today) -> list[Issue]:
         When(colours[Colour.BLUE], then=Value(2)),
         default=Value(3),
     )
-    by_deadline = (F("deadline").asc(nulls_last=True), "-raised_on", "-id")
-    rows = list_rows(today).filter(pk__in=mine.values("pk")).alias(rank=rank)
-    return list(rows.order_by("rank", *by_deadline)[:MY_WORK_LIMIT])
+    order = ("rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
+    # The top ids from the issue table alone, then only those rows joined with their names.
+    top = mine.alias(rank=rank).order_by(*order).values("pk")[:MY_WORK_LIMIT]
+    return list(list_rows(today).filter(pk__in=top).alias(rank=rank).order_by(*order))
 
 
 @require_GET
