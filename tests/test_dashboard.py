@@ -411,6 +411,30 @@ def test_every_count_card_links_to_a_list_of_that_many(weekly, leader, as_user):
             assert client.get(url).context["page"].paginator.count == row.counts[key], (row.label, key)
 
 
+def _linked_numbers(html: str, table: str) -> list[tuple[str, int]]:
+    """(href, number shown) for every link that shows a bare number in one table's body."""
+    body = re.search(rf"<table[^>]*{table}.*?<tbody>(.*?)</tbody>", html, re.S)
+    assert body, table
+    return [
+        (unescape(href), int(text)) for href, text in re.findall(r'<a href="([^"]+)"[^>]*>(\d+)</a>', body[1])
+    ]
+
+
+@pytest.mark.django_db
+def test_league_and_breakdown_cells_as_drawn_link_to_lists_of_that_many(weekly, leader, as_user):
+    # The rows are Jinja2 partials: read the numbers and links from the page itself.
+    client = as_user(leader)
+    html = client.get(reverse("dashboard:index"), {"period": "year"}).content.decode()
+    cells = _linked_numbers(html, 'id="league-table"')
+    for n in range(1, 4):
+        cells += _linked_numbers(html, f'data-breakdown="{n}"')
+    assert len(cells) >= 20 and any(number for _href, number in cells)
+    for href, number in cells:
+        assert client.get(href).context["page"].paginator.count == number, href
+    red = re.search(r'id="red-list".*?<tbody>(.*?)</tbody>', html, re.S)[1]
+    assert f'href="{weekly["late"].get_absolute_url()}"' in red
+
+
 @pytest.mark.django_db
 def test_common_issues_are_not_counted(weekly, leader, as_user):
     response = as_user(leader).get(reverse("dashboard:index"))
