@@ -72,8 +72,8 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = ("district", "sector", "department")
-        bootstrap_widgets({name: self.fields[name] for name in choices}, size="sm")
+        selects = ("district", "sector", "department")
+        bootstrap_widgets({name: self.fields[name] for name in selects}, size="sm")
 
     def clean(self):
         data = super().clean()
@@ -287,17 +287,12 @@ def dashboard(request):
         row.response = percent(row.counts["response_rate"])
         row.satisfaction = percent(row.counts["solution_rate"])
     breakdowns = [
-        (
-            _("By category"),
-            _("Category"),
-            _with_urls(figures.breakdown("category", period, filters, today, live)),
-        ),
-        (
-            _("By district"),
-            _("District"),
-            _with_urls(figures.breakdown("district", period, filters, today, live)),
-        ),
-        (_("By sector"), _("Sector"), _with_urls(figures.breakdown("sector", period, filters, today, live))),
+        (title, column, _with_urls(figures.breakdown(by, period, filters, today, live)))
+        for by, title, column in (
+            ("category", _("By category"), _("Category")),
+            ("district", _("By district"), _("District")),
+            ("sector", _("By sector"), _("Sector")),
+        )
     ]
     trend = _with_urls(figures.monthly_trend(min(period.end, today), filters))
     colours = [

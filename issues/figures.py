@@ -878,26 +878,19 @@ def _rollup_breakdown(by: str, period: Period, live: Live) -> list[dict[str, Any
     if by in ("category", "district"):
         model = Category if by == "category" else District
         labels = {str(pk): name for pk, name in model.objects.using(alias).values_list("pk", "name")}
-    now = {key: (labels.get(key), *counts) for key, counts in live.by(by).items()}
-    for key in sums.keys() - now.keys():
-        now[key] = (labels.get(key), 0, 0)
-    group_field = {
-        "category": "category",
-        "district": "enterprise__district",
-        "sector": "enterprise__sector",
-    }[by]
+    now = live.by(by)
+    group_field = LIVE_GROUPS[by]
     zero = {"relevant": 0, "raised": 0, "resolved": 0}
     rows = []
-    for key in set(sums) | {k for k, (_label, n, _o) in now.items() if n}:
+    for key in set(sums) | {k for k, (n, _o) in now.items() if n}:
         found_sums = sums.get(key, zero)
-        label, open_now, overdue_now = now.get(key, (None, 0, 0))
+        open_now, overdue_now = now.get(key, (0, 0))
         if not (found_sums["relevant"] or open_now):
             continue
-        typed = key if by == "sector" else int(key)
         rows.append(
             {
-                group_field: typed,
-                "label": label,
+                group_field: key if by == "sector" else int(key),
+                "label": labels.get(key),
                 "raised": found_sums["raised"],
                 "resolved": found_sums["resolved"],
                 "open": open_now,

@@ -9,9 +9,10 @@
 `run` logs in once per worker thread (GET the login form, POST it with the CSRF token,
 as a browser does), drives each main page with N requests over C threads (both bounded,
 and each page stops at --max-seconds) in R rounds in which the pages take turns (the
-machine's speed drifts; so it drifts for every page alike), and prints per page p50/p99 latency, requests per
-second, SQL queries per request and the ratio of its p50 to the floor's p50 (the floor is
-a login-required view with no query of its own, measured in the same run).
+machine's speed drifts within a run: so it drifts for every page alike), and prints per
+page p50/p99 latency, requests per second, SQL queries per request and the ratio of its
+p50 to the floor's p50 (the floor is a login-required view with no query of its own,
+measured in the same run).
 
 SQL queries per request come from a separate in-process Django test client on the same
 database with CaptureQueriesContext (one warm request per page), so the environment must
