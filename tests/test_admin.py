@@ -742,3 +742,47 @@ def test_changelist_shows_25_rows_with_plain_checkboxes(as_user, coordinator, of
     body = as_user(coordinator).get(changelist_url()).content.decode()
     assert body.count('class="action-select"') == 25
     assert body.count('name="_selected_action"') == 25
+
+
+# -- the changelist's rows ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("query", ["", "?status__exact=assigned&o=-6.1", "?q=%E6%B0%B4&colour=red"])
+def test_changelist_rows_are_the_markup_django_draws(
+    language, query, as_user, coordinator, dept_a, staff_a, official, today
+):
+    """The rows come from a Jinja2 partial (issues.templatetags.issue_admin); they must be
+    what Django's generic `items_for_result` draws for the same page: every cell, link,
+    badge, date and empty value, escaped the same way."""
+    from django.contrib.admin.templatetags.admin_list import result_list
+    from django.template.loader import render_to_string
+    from django.test.html import parse_html
+    from django.utils import translation
+
+    from issues.templatetags.issue_admin import draws_own_rows, issue_result_list
+
+    enterprise = EnterpriseFactory(name='水 & 电 <"公司">')
+    by_official = {"visit__created_by": official, "raised_by": official}
+    new = IssueFactory(enterprise=enterprise, title="<b>水</b>'", **by_official)
+    late = IssueFactory(enterprise=enterprise, title="水管", **by_official)
+    soon = IssueFactory(title="水价", **by_official)
+    for issue, days in ((late, 2), (soon, 1)):
+        deadline = today + timedelta(days=days)
+        workflow.assign(
+            issue_id=issue.pk, by=coordinator, department=dept_a, owner=staff_a, deadline=deadline
+        )
+    Issue.objects.filter(pk=late.pk).update(deadline=today - timedelta(days=3))  # overdue: red
+    workflow.create_common_issue(by=coordinator, title="水电共性问题", category=category())  # no enterprise
+    assert new.status == Status.NEW
+
+    with translation.override(language):
+        response = as_user(coordinator).get(changelist_url() + query, HTTP_ACCEPT_LANGUAGE=language)
+        page = response.content.decode()
+        cl = response.context["cl"]
+        assert draws_own_rows(cl)
+        ours = issue_result_list(cl)
+        django_rows = render_to_string("admin/change_list_results.html", result_list(cl))
+    assert len(cl.result_list) >= 1
+    assert ours in page
+    assert parse_html(ours) == parse_html(django_rows)
