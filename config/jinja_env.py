@@ -11,6 +11,7 @@ and a name that is not defined is an error, not an empty string: a misspelt name
 tests instead of printing nothing.
 """
 
+from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext, ngettext
 from jinja2 import Environment, StrictUndefined
 
@@ -19,4 +20,5 @@ def environment(**options) -> Environment:
     options["undefined"] = StrictUndefined
     env = Environment(extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.filters["iriencode"] = iri_to_uri  # Django's filter of that name
     return env
