@@ -45,7 +45,7 @@ def draws_own_rows(cl) -> bool:
     return (
         tuple(cl.list_display) == COLUMNS
         and list(cl.list_display_links) == ["title"]
-        and not cl.formset
+        and not cl.list_editable
         and not cl.is_popup
         and not cl.to_field
     )
