@@ -15,8 +15,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.forms.renderers import Jinja2
 from django.db.models import Count
+from django.forms.renderers import Jinja2
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -51,7 +51,7 @@ from .models import (
 from .permissions import Action
 from .roles import is_coordinator, sees_everything
 from .spreadsheet import csv_response, xlsx_response
-from .templatetags.issue_admin import draws_own_rows
+from .templatetags.admin_partials import draws_own_rows
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class IssueActionForm(ActionForm):
     default_renderer = Jinja2()
 
 
-# What issues.templatetags.issue_admin's rows and IssueAdmin's badges read (str() included).
+# What issues.templatetags.admin_partials's rows and IssueAdmin's badges read (str() included).
 CHANGELIST_ROW_FIELDS = [
     "title",
     "status",

@@ -754,7 +754,7 @@ def test_changelist_shows_25_rows_with_plain_checkboxes(as_user, coordinator, of
 def test_changelist_is_the_markup_django_draws(
     language, query, monkeypatch, as_user, coordinator, dept_a, staff_a, official, today
 ):
-    """The rows and filters come from Jinja2 partials (issues.templatetags.issue_admin); the
+    """The rows and filters come from Jinja2 partials (issues.templatetags.admin_partials); the
     page must be what Django's own change_list.html draws: every cell, link, badge, date,
     empty value, filter choice and count, escaped the same way, in both languages."""
     import re
@@ -793,3 +793,35 @@ def test_changelist_is_the_markup_django_draws(
     assert "admin/change_list_results.html" in templates  # drawn by Django's code
     assert 'class="action-select"' in ours and "<details" in ours
     assert parse_html(ours) == parse_html(django)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("show_changelinks", [True, False])
+@pytest.mark.parametrize("who", ["coordinator", "nobody"])
+def test_app_list_is_the_markup_django_draws(language, show_changelinks, who, rf, coordinator):
+    """The admin's model list (every page's sidebar, the index) comes from a Jinja2 copy
+    (issues.templatetags.admin_partials); it must be what Django's own template draws."""
+    from pathlib import Path
+
+    import django.contrib.admin
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.template import engines
+    from django.test.html import parse_html
+    from django.utils import translation
+
+    nobody = get_user_model().objects.create_user("nobody", is_staff=True)  # no permission at all
+    user = coordinator if who == "coordinator" else nobody
+    request = rf.get(changelist_url())
+    request.user = user
+    django_source = Path(django.contrib.admin.__file__).parent / "templates/admin/app_list.html"
+    django_template = engines["django"].from_string(django_source.read_text())
+    with translation.override(language):
+        apps = admin.site.get_app_list(request)
+        context = {"app_list": apps, "show_changelinks": show_changelinks}
+        ours = engines["django"].get_template("admin/app_list.html").render(context, request)
+        theirs = django_template.render(context, request)
+    assert bool(apps) == (who == "coordinator")
+    if apps:
+        assert 'class="model-issue current-model"' in ours and 'aria-current="page"' in ours
+    assert parse_html(ours) == parse_html(theirs)
