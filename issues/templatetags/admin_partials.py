@@ -15,6 +15,7 @@ Django's own code.
 page with Django's admin/app_list.html.
 """
 
+import functools
 from urllib.parse import quote, urlsplit
 
 from django import template
@@ -73,7 +74,7 @@ def issue_result_list(cl):
             "admin": cl.model_admin,
             "change_url": change_url,
             "link_query": f"?{query}" if query else "",
-            "date": localize,
+            "date": functools.cache(localize),  # 12 µs a date; a page's dates repeat
             "empty": cl.model_admin.get_empty_value_display(),
         }
     )
