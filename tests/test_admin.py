@@ -35,8 +35,8 @@ from .factories import (
 
 CHANGELIST = "admin:issues_issue_changelist"
 # The same bound at 20 and at 200 issues: a page whose cost grew per row would fail at 200.
-# Measured (SQLite): 11, 11, 9, 8 and 14 (at most); the slack of 2 covers the session write
-# that the idle-timeout middleware makes once a minute (the visit form has none left).
+# Measured (SQLite): 11, 10, 9, 8 and 12; the slack of 2 covers the session write that
+# the idle-timeout middleware makes once a minute.
 MAX_QUERIES = {
     "issue_changelist": 13,
     "issue_change": 12,
