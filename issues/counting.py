@@ -45,17 +45,17 @@ def counts_every_issue(qs) -> bool:
 def issue_total_parts(using: str = "default") -> dict:
     """One-value querysets whose sum is the number of issues, exactly (for `scalars`).
 
-    Each enterprise issue is `raised` once in the dashboard rollup (dimension "all"), on the
-    day it was raised, kept exact by database triggers (`issues.figure_rollup`); common
+    Each enterprise issue is `raised` once in the dashboard rollup (dimension "all"), in the
+    month it was raised, kept exact by database triggers (`issues.figure_rollup`); common
     issues (no enterprise) are not in the rollup and are few, counted from the enterprise
-    index. At 200,000 issues: ~1,100 rollup rows and ~400 index entries (2 ms), where
-    COUNT(*) scanned an index of 200,000 (21 ms, with two parallel workers)."""
-    from .models import Issue, IssueDayFigure
+    index. At 200,000 issues: 36 month rows and ~400 index entries, where COUNT(*) scanned
+    an index of 200,000 (21 ms, with two parallel workers)."""
+    from .models import Issue, IssueMonthFigure
 
     # SUM as a plain function, not the Sum aggregate: one value, no GROUP BY, usable as a
     # scalar subquery beside others.
     total = Func(F("raised"), function="SUM", output_field=IntegerField())
-    rolled = IssueDayFigure.objects.using(using).filter(dimension="all", key="").order_by().values(n=total)
+    rolled = IssueMonthFigure.objects.using(using).filter(dimension="all", key="").order_by().values(n=total)
     return {
         "rolled_issues": rolled,
         "common_issues": counted(Issue.objects.using(using).filter(enterprise=None)),

@@ -24,6 +24,11 @@ by `manage.py rebuild_figures --check`, nightly) compares. The figure definition
     by closed_at date:   closed, closed_resolved
     by contacted_on:     contacted, reply_with/satisfied/basically, solution_with/...
 
+Month rows (`IssueMonthFigure`): the day rows summed per calendar month, kept by triggers on
+the day table (PostgreSQL: statement-level again; SQLite: row-level), so the periods made of
+whole months (month, quarter, year) read 12 rows a group for a year instead of 365.
+`differences()` checks them against the stored day rows.
+
 Dates of timestamps are Asia/Shanghai dates (on SQLite, which has no time zones, UTC+8:
 Shanghai has kept that offset since 1991). Enterprise issues only (scope individual).
 Dimensions: "all" (key ""), "department" (lead department id; none for an issue without
@@ -43,6 +48,7 @@ from django.utils import timezone
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 TABLE = "issues_issuedayfigure"
+MONTH_TABLE = "issues_issuemonthfigure"
 
 # (measure, day it is counted on)
 MEASURES: dict[str, str] = {
@@ -66,6 +72,7 @@ MEASURES: dict[str, str] = {
     "solution_basically": "contacted",
 }
 DIMENSIONS = ("all", "department", "category", "district", "sector")
+Rows = dict[tuple[date, str, str], dict[str, int]]  # (day or month, dimension, key): counters
 # The issue columns the figures read (plus the enterprise's district and sector).
 ISSUE_FIELDS = (
     "scope",
@@ -188,7 +195,7 @@ def contributions(facts: Facts) -> Counter:
     return out
 
 
-def expected_rows(using: str = "default") -> dict[tuple[date, str, str], dict[str, int]]:
+def expected_rows(using: str = "default") -> Rows:
     """The whole rollup recomputed from the issues with `contributions` (no SQL sums)."""
     from .models import Issue
 
@@ -208,14 +215,33 @@ def expected_rows(using: str = "default") -> dict[tuple[date, str, str], dict[st
     return table
 
 
-def stored_rows(using: str = "default") -> dict[tuple[date, str, str], dict[str, int]]:
+def stored_rows(using: str = "default") -> Rows:
     from .models import IssueDayFigure
 
+    return _nonzero(IssueDayFigure.objects.using(using).values_list("day", "dimension", "key", *MEASURES))
+
+
+def stored_months(using: str = "default") -> Rows:
+    from .models import IssueMonthFigure
+
+    return _nonzero(IssueMonthFigure.objects.using(using).values_list("month", "dimension", "key", *MEASURES))
+
+
+def months_of(days: Rows) -> Rows:
+    """Day rows summed per (first day of the month, dimension, key), all-zero sums left out."""
+    months: Rows = {}
+    for (day, dimension, key), counts in days.items():
+        month = months.setdefault((day.replace(day=1), dimension, key), dict.fromkeys(MEASURES, 0))
+        for measure, n in counts.items():
+            month[measure] += n
+    return {where: counts for where, counts in months.items() if any(counts.values())}
+
+
+def _nonzero(rows) -> Rows:
     table = {}
-    for row in IssueDayFigure.objects.using(using).values("day", "dimension", "key", *MEASURES).iterator():
-        counts = {m: row[m] for m in MEASURES}
-        if any(counts.values()):  # an all-zero row counts nothing
-            table[(row["day"], row["dimension"], row["key"])] = counts
+    for when, dimension, key, *values in rows.iterator():
+        if any(values):  # an all-zero row counts nothing
+            table[(when, dimension, key)] = dict(zip(MEASURES, values, strict=True))
     return table
 
 
@@ -230,29 +256,38 @@ def _lock_issues(using: str) -> None:
 
 
 def differences(using: str = "default") -> list[str]:
-    """Human-readable differences between the stored rollup and a recomputation."""
+    """Human-readable differences between the stored rollup and a recomputation: the day
+    rows against the issues, the month rows against the stored day rows."""
     with transaction.atomic(using=using):
         _lock_issues(using)
         expected, stored = expected_rows(using), stored_rows(using)
+        months = stored_months(using)
+    return _changes(expected, stored, "") + _changes(months_of(stored), months, "month ")
+
+
+def _changes(expected: dict, stored: dict, label: str) -> list[str]:
     out = []
+    zero = dict.fromkeys(MEASURES, 0)
     for where in sorted(set(expected) | set(stored), key=lambda k: (k[1], k[2], k[0])):
-        want, have = expected.get(where), stored.get(where)
+        want, have = expected.get(where, zero), stored.get(where, zero)
         if want != have:
-            zero = dict.fromkeys(MEASURES, 0)
-            diff = {m: ((have or zero)[m], (want or zero)[m]) for m in MEASURES}
-            changed = ", ".join(f"{m} stored {h} expected {w}" for m, (h, w) in diff.items() if h != w)
-            out.append(f"{where[0]} {where[1]} {where[2]!r}: {changed}")
+            changed = ", ".join(
+                f"{m} stored {have[m]} expected {want[m]}" for m in MEASURES if have[m] != want[m]
+            )
+            out.append(f"{label}{where[0]} {where[1]} {where[2]!r}: {changed}")
     return out
 
 
 def rebuild(using: str = "default") -> int:
-    """Replace the whole rollup with a recomputation from the issues. Returns the row count."""
-    from .models import IssueDayFigure
+    """Replace the whole rollup with a recomputation from the issues. Returns the number of
+    day rows (the month rows follow them through their triggers)."""
+    from .models import IssueDayFigure, IssueMonthFigure
 
     with transaction.atomic(using=using):
         _lock_issues(using)
         expected = expected_rows(using)
         IssueDayFigure.objects.using(using).all().delete()
+        IssueMonthFigure.objects.using(using).all().delete()  # after the days: nothing left to subtract
         IssueDayFigure.objects.using(using).bulk_create(
             (
                 IssueDayFigure(day=day, dimension=dimension, key=key, **counts)
@@ -274,11 +309,13 @@ def _sql(vendor: str) -> dict[str, str]:
             "local": "(({x}) AT TIME ZONE 'Asia/Shanghai')::date",
             "days": "(({a}) - ({b}))",
             "text": "CAST({x} AS TEXT)",
+            "month": "CAST(date_trunc('month', {x}) AS date)",
         }
     return {
         "local": "date({x}, '+8 hours')",
         "days": "CAST(julianday({a}) - julianday({b}) AS INTEGER)",
         "text": "CAST({x} AS TEXT)",
+        "month": "date({x}, 'start of month')",
     }
 
 
@@ -369,6 +406,28 @@ def upsert_sql(vendor: str, rows: str) -> str:
         "ORDER BY 2, 3, 1 "
         f'ON CONFLICT ("dimension", "key", "day") DO UPDATE SET {updates}'
     )
+
+
+def month_upsert_sql(vendor: str, rows: str) -> str:
+    """One grouped upsert adding day rows (`rows`: a SELECT of `day_select`'s columns, with a
+    `sign` of +1 or -1) to their months. Months whose net change is zero write nothing."""
+    month = _sql(vendor)["month"].format(x="d.day")
+    sums = ", ".join(f"SUM(d.{m} * d.sign)" for m in COLUMNS)
+    nonzero = " OR ".join(f"SUM(d.{m} * d.sign) <> 0" for m in COLUMNS)
+    updates = ", ".join(f"{m} = {MONTH_TABLE}.{m} + EXCLUDED.{m}" for m in COLUMNS)
+    return (
+        f'INSERT INTO {MONTH_TABLE} ("month", "dimension", "key", {", ".join(COLUMNS)}) '
+        # WHERE: SQLite needs one before an upsert's ON CONFLICT.
+        f"SELECT {month}, d.dimension, d.key, {sums} FROM ({rows}) d WHERE 1 = 1 "
+        f"GROUP BY {month}, d.dimension, d.key HAVING {nonzero} "
+        "ORDER BY 2, 3, 1 "  # the day rows' lock order
+        f'ON CONFLICT ("dimension", "key", "month") DO UPDATE SET {updates}'
+    )
+
+
+def day_select(prefix: str, sign: int, tail: str) -> str:
+    cols = ", ".join(f"{prefix}{c} AS {c}" for c in ("day", "dimension", "key", *COLUMNS))
+    return f"SELECT {cols}, {sign} AS sign {tail}"
 
 
 def row_select(prefix: str, district: str, sector: str, sign: int, tail: str) -> str:
@@ -474,6 +533,68 @@ SQLITE_TRIGGERS = (
     "issue_figures_delete",
     "enterprise_figures_update",
 )
+MONTH_TRIGGERS = ("month_figures_insert", "month_figures_update", "month_figures_delete")
+
+
+def month_install_statements(vendor: str) -> list[str]:
+    """The triggers that keep the month rows the sums of the day rows."""
+    if vendor == "postgresql":
+        # An upsert's inserted and updated rows reach the INSERT and the UPDATE trigger's
+        # transition tables respectively.
+        bodies = {
+            "month_figures_insert": (
+                "INSERT",
+                "NEW TABLE AS new_rows",
+                day_select("t.", 1, "FROM new_rows t"),
+            ),
+            "month_figures_update": (
+                "UPDATE",
+                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                day_select("t.", -1, "FROM old_rows t")
+                + " UNION ALL "
+                + day_select("t.", 1, "FROM new_rows t"),
+            ),
+            "month_figures_delete": (
+                "DELETE",
+                "OLD TABLE AS old_rows",
+                day_select("t.", -1, "FROM old_rows t"),
+            ),
+        }
+        statements = []
+        for name, (event, tables, rows) in bodies.items():
+            statements += [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ "
+                f"BEGIN {month_upsert_sql(vendor, rows)}; RETURN NULL; END; $$ LANGUAGE plpgsql",
+                f"DROP TRIGGER IF EXISTS {name} ON {TABLE}",
+                f"CREATE TRIGGER {name} AFTER {event} ON {TABLE} REFERENCING {tables} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+            ]
+        return statements
+    if vendor == "sqlite":
+        rows = {
+            "month_figures_insert": ("INSERT", day_select("NEW.", 1, "")),
+            "month_figures_update": (
+                "UPDATE",
+                day_select("OLD.", -1, "") + " UNION ALL " + day_select("NEW.", 1, ""),
+            ),
+            "month_figures_delete": ("DELETE", day_select("OLD.", -1, "")),
+        }
+        return [f"DROP TRIGGER IF EXISTS {n}" for n in MONTH_TRIGGERS] + [
+            f"CREATE TRIGGER {name} AFTER {event} ON {TABLE} FOR EACH ROW "
+            f"BEGIN {month_upsert_sql(vendor, select)}; END"
+            for name, (event, select) in rows.items()
+        ]
+    return []
+
+
+def month_remove_statements(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {n} ON {TABLE}" for n in MONTH_TRIGGERS] + [
+            f"DROP FUNCTION IF EXISTS {n}()" for n in MONTH_TRIGGERS
+        ]
+    if vendor == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {n}" for n in MONTH_TRIGGERS]
+    return []
 
 
 def remove_statements(vendor: str) -> list[str]:
@@ -490,15 +611,32 @@ def remove_statements(vendor: str) -> list[str]:
     return []
 
 
-def install(connection=default_connection) -> None:
+def install(connection=default_connection, months: bool = True) -> None:
+    """Every trigger; `months=False` only those of the day rows (migration 0008, before the
+    month table existed)."""
+    statements = install_statements(connection.vendor)
+    if months:
+        statements += month_install_statements(connection.vendor)
     with connection.cursor() as cursor:
-        for sql in install_statements(connection.vendor):
+        for sql in statements:
             cursor.execute(sql)
 
 
 def remove(connection=default_connection) -> None:
     with connection.cursor() as cursor:
-        for sql in remove_statements(connection.vendor):
+        for sql in month_remove_statements(connection.vendor) + remove_statements(connection.vendor):
+            cursor.execute(sql)
+
+
+def install_months(connection) -> None:
+    with connection.cursor() as cursor:
+        for sql in month_install_statements(connection.vendor):
+            cursor.execute(sql)
+
+
+def remove_months(connection) -> None:
+    with connection.cursor() as cursor:
+        for sql in month_remove_statements(connection.vendor):
             cursor.execute(sql)
 
 
@@ -512,3 +650,8 @@ def fill_sql(vendor: str) -> str:
         "FROM issues_issue i JOIN enterprises_enterprise e ON e.id = i.enterprise_id",
     )
     return upsert_sql(vendor, rows)
+
+
+def month_fill_sql(vendor: str) -> str:
+    """Fill an EMPTY month table from the day rows in one statement (the migration)."""
+    return month_upsert_sql(vendor, day_select("t.", 1, f"FROM {TABLE} t"))

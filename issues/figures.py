@@ -59,6 +59,7 @@ from .models import (
     Colour,
     Issue,
     IssueDayFigure,
+    IssueMonthFigure,
     Outcome,
     Satisfaction,
     Scope,
@@ -298,6 +299,15 @@ def q_in_days(period: Period) -> Q:
     return Q(day__gte=period.start, day__lte=period.end)
 
 
+def rollup_rows(period: Period, alias: str):
+    """The rollup rows of `period`: its months' rows when it is whole months (a month,
+    quarter or year: a year is 12 rows a group instead of 365), else its days' rows. Both
+    have the same counters; only the date column differs."""
+    if period.start.day == 1 and (period.end + timedelta(days=1)).day == 1:
+        return IssueMonthFigure.objects.using(alias).filter(month__gte=period.start, month__lte=period.end)
+    return IssueDayFigure.objects.using(alias).filter(q_in_days(period))
+
+
 def _sum(measure):
     return Coalesce(Sum(measure), 0)
 
@@ -374,8 +384,8 @@ def live_counts(period: Period, today: date) -> Live:
 def _rollup_summary(period: Period, today: date, live: Live | None) -> dict[str, Any]:
     alias = database_alias()
     sums = (
-        IssueDayFigure.objects.using(alias)
-        .filter(q_in_days(period), dimension="all")
+        rollup_rows(period, alias)
+        .filter(dimension="all")
         .aggregate(**{m: Coalesce(Sum(m), 0) for m in MEASURES})
     )
     now = dict.fromkeys(LIVE_COUNTS, 0) | (live or live_counts(period, today)).total()
@@ -794,19 +804,15 @@ def _raw_trend(whole: Period, filters: Filters, alias: str) -> tuple[dict, dict]
 
 
 def _rollup_trend(whole: Period, alias: str) -> tuple[dict, dict]:
-    """Raised and resolved per month from the rollup, in ONE query."""
+    """Raised and resolved per month from the month rows (`whole` is whole months), in ONE
+    query."""
     raised, resolved = {}, {}
     for row in (
-        IssueDayFigure.objects.using(alias)
-        .filter(q_in_days(whole), dimension="all")
-        .annotate(month=TruncMonth("day"))
-        .values("month")
-        .annotate(raised=Sum("raised"), resolved=Sum("resolved"))
-        .order_by()
+        IssueMonthFigure.objects.using(alias)
+        .filter(dimension="all", month__gte=whole.start, month__lte=whole.end)
+        .values_list("month", "raised", "resolved")
     ):
-        month = row["month"]
-        month = month.date() if isinstance(month, datetime) else month
-        raised[month], resolved[month] = row["raised"], row["resolved"]
+        raised[row[0]], resolved[row[0]] = row[1], row[2]
     return raised, resolved
 
 
@@ -828,8 +834,8 @@ def _rollup_league(period: Period, alias: str, departments, live: Live):
     with the departments (ONE query)."""
     sums = {
         int(row["key"]): row
-        for row in IssueDayFigure.objects.using(alias)
-        .filter(q_in_days(period), dimension="department")
+        for row in rollup_rows(period, alias)
+        .filter(dimension="department")
         .values("key")
         # relevant first: its F() must name the columns, not the sums of the same name.
         .annotate(relevant=_relevant_sum())
@@ -866,8 +872,8 @@ def _rollup_breakdown(by: str, period: Period, live: Live) -> list[dict[str, Any
     alias = database_alias()
     sums = {
         row["key"]: row
-        for row in IssueDayFigure.objects.using(alias)
-        .filter(q_in_days(period), dimension=by)
+        for row in rollup_rows(period, alias)
+        .filter(dimension=by)
         .values("key")
         # relevant first: its F() must name the columns, not the sums of the same name.
         .annotate(relevant=_relevant_sum())

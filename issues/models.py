@@ -807,20 +807,13 @@ class ReminderSent(models.Model):
         return f"{self.recipient_id} {self.kind} {self.sent_on}"
 
 
-class IssueDayFigure(models.Model):
-    """Per-day totals behind the dashboard's period figures (see `issues.figure_rollup`).
-
-    One row per (dimension, key, day): what happened that day to enterprise issues
-    (scope individual) of that department / category / district / sector, or of all of
-    them (dimension "all", key ""). Maintained by database triggers on the issue and
-    enterprise tables in the same transaction as every write, whatever sends it (workflow,
-    admin, bulk seed, raw SQL); `manage.py rebuild_figures --check` verifies it from the
-    issues themselves. Never edited by hand.
-    """
+class FigureCounts(models.Model):
+    """The counters of the dashboard's period figures for one group (see
+    `issues.figure_rollup`): what happened to enterprise issues (scope individual) of one
+    department / category / district / sector, or of all of them (dimension "all", key "")."""
 
     DIMENSIONS = ("all", "department", "category", "district", "sector")
 
-    day = models.DateField(_("day"))
     dimension = models.CharField(_("dimension"), max_length=12)
     key = models.CharField(_("key"), max_length=30, blank=True)
     # By raised_on.
@@ -848,6 +841,21 @@ class IssueDayFigure(models.Model):
     solution_basically = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class IssueDayFigure(FigureCounts):
+    """Per-day totals behind the dashboard's period figures (see `issues.figure_rollup`).
+
+    One row per (dimension, key, day): what happened that day. Maintained by database
+    triggers on the issue and enterprise tables in the same transaction as every write,
+    whatever sends it (workflow, admin, bulk seed, raw SQL); `manage.py rebuild_figures
+    --check` verifies it from the issues themselves. Never edited by hand.
+    """
+
+    day = models.DateField(_("day"))
+
+    class Meta:
         verbose_name = _("issue day figure")
         verbose_name_plural = _("issue day figures")
         indexes = [models.Index(fields=["dimension", "day"], name="issuedayfigure_period")]
@@ -863,3 +871,27 @@ class IssueDayFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.dimension} {self.key}"
+
+
+class IssueMonthFigure(FigureCounts):
+    """The day rows summed per calendar month (`month`: its first day), for the periods that
+    are whole months (month, quarter, year): a year of one department is 12 rows, not 365.
+    Maintained by database triggers on the day rows, in the same statement; checked with
+    them by `manage.py rebuild_figures --check`. Never edited by hand."""
+
+    month = models.DateField(_("month"))
+
+    class Meta:
+        verbose_name = _("issue month figure")
+        verbose_name_plural = _("issue month figures")
+        indexes = [models.Index(fields=["dimension", "month"], name="issuemonthfigure_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "key", "month"], name="issuemonthfigure_unique"),
+            models.CheckConstraint(
+                condition=Q(dimension__in=["all", "department", "category", "district", "sector"]),
+                name="issuemonthfigure_dimension_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.dimension} {self.key}"

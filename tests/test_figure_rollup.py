@@ -19,11 +19,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 from django.utils import timezone
 
 from enterprises.models import Enterprise, Sector
 from issues import figure_rollup, figures, workdays, workflow
-from issues.models import Issue, IssueDayFigure, Outcome, Satisfaction, Scope, Source, Status
+from issues.models import (
+    Issue,
+    IssueDayFigure,
+    IssueMonthFigure,
+    Outcome,
+    Satisfaction,
+    Scope,
+    Source,
+    Status,
+)
 
 from .factories import DistrictFactory, EnterpriseFactory, category
 
@@ -226,6 +236,25 @@ def test_rebuild_repairs_and_check_reports(coordinator, staff_a, dept_a, dept_b,
     call_command("rebuild_figures")
     assert figure_rollup.stored_rows() == expected
     call_command("rebuild_figures", "--check")
+    assert_figures_agree(monkeypatch, timezone.localdate())
+
+
+@pytest.mark.django_db
+def test_month_rows_are_the_day_rows_summed_and_are_checked(
+    coordinator, staff_a, dept_a, dept_b, monkeypatch
+):
+    """The month rows (read for whole months: month, quarter, year) follow the day rows
+    through their own triggers; damage to them is reported and repaired like the days'."""
+    run_history(7, coordinator, staff_a, dept_a, dept_b, steps=30)
+    months = figure_rollup.stored_months()
+    assert months and months == figure_rollup.months_of(figure_rollup.stored_rows())
+    assert all(month.day == 1 for month, _dimension, _key in months)
+    IssueMonthFigure.objects.filter(dimension="department").update(resolved=F("resolved") + 1)  # damage
+    with pytest.raises(CommandError, match="differs"):
+        call_command("rebuild_figures", "--check")
+    assert any(line.startswith("month ") for line in figure_rollup.differences())
+    call_command("rebuild_figures")
+    assert figure_rollup.differences() == []
     assert_figures_agree(monkeypatch, timezone.localdate())
 
 

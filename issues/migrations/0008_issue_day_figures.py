@@ -9,7 +9,7 @@ from issues import figure_rollup
 def triggers_up(apps, schema_editor):
     """Install the triggers that keep the rollup exact, then fill it from existing issues."""
     connection = schema_editor.connection
-    figure_rollup.install(connection)
+    figure_rollup.install(connection, months=False)  # the month table comes in 0010
     with connection.cursor() as cursor:
         cursor.execute(figure_rollup.fill_sql(connection.vendor))
 
