@@ -198,13 +198,19 @@ class IssueQuerySet(models.QuerySet):
         return visible_issues(user, self)
 
 
-@functools.lru_cache(maxsize=8)
-def _detail_url_parts(script_prefix: str) -> tuple[str, str]:
-    """The issue page's URL around its id, resolved once: lists link 50 or more issues a page
-    (a reverse() each cost more than the rest of the link)."""
+@functools.lru_cache(maxsize=16)
+def _detail_url_parts(url_name: str, script_prefix: str) -> tuple[str, str]:
+    """A detail page's URL around its id, resolved once: lists link 50 or more objects a
+    page (a reverse() each cost more than the rest of the link)."""
     marker = 987654321
-    prefix, suffix = reverse("issues:detail", args=[marker]).split(str(marker))
+    prefix, suffix = reverse(url_name, args=[marker]).split(str(marker))
     return prefix, suffix
+
+
+def detail_url(url_name: str, pk: int) -> str:
+    """reverse(url_name, args=[pk]) for a URL with the id as its one argument."""
+    prefix, suffix = _detail_url_parts(url_name, get_script_prefix())
+    return f"{prefix}{pk}{suffix}"
 
 
 class Issue(models.Model):
@@ -447,8 +453,7 @@ class Issue(models.Model):
         return f"#{self.pk} {self.title}"
 
     def get_absolute_url(self) -> str:
-        prefix, suffix = _detail_url_parts(get_script_prefix())
-        return f"{prefix}{self.pk}{suffix}"
+        return detail_url("issues:detail", self.pk)
 
     # Django's get_FOO_display builds a dict of the field's choices on every call (33 µs);
     # lists, exports and the admin call these once per row. The same label from the enum.

@@ -15,6 +15,7 @@ from .factories import (
     DepartmentFactory,
     EnterpriseFactory,
     IssueFactory,
+    OfficialFactory,
     SurveyResponseFactory,
     VisitFactory,
     valid_credit_code,
@@ -185,6 +186,23 @@ def test_detail_shows_profile_contacts_survey_visits_and_issues(as_user, coordin
         reverse("visits:detail", args=[visit.pk]),
     ):
         assert text in body, text
+
+
+def test_detail_visits_show_officials_status_and_a_shortened_summary_escaped(as_user, coordinator):
+    enterprise = EnterpriseFactory()
+    leaders = [OfficialFactory(name="王<b>", title=""), OfficialFactory(name="李明", title="副市长")]
+    VisitFactory(
+        enterprise=enterprise,
+        lead_officials=leaders,
+        status=VisitStatus.PLANNED,
+        visited_on=date(2026, 5, 6),
+        summary="长" * 130 + "<i>",
+    )
+    body = as_user(coordinator).get(detail(enterprise), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "李明（副市长）、王&lt;b&gt;" in body  # by name, escaped
+    assert "<b>" not in body.split('id="visits"')[1].split("</section>")[0]
+    assert "长" * 119 + "…<" in body and "<i>" not in body  # 120 characters with the ellipsis
+    assert '<span class="badge text-bg-info">计划中</span>' in body
 
 
 def test_detail_shows_overdue_colour(as_user, coordinator, dept_a):

@@ -189,15 +189,19 @@ def test_list_builds_the_dashboard_filters_only_for_a_drill_down(client, coordin
 
 
 @pytest.mark.django_db
-def test_issue_urls_are_the_resolved_ones_also_under_a_script_prefix():
+def test_issue_and_visit_urls_are_the_resolved_ones_also_under_a_script_prefix():
     from django.urls import set_script_prefix
 
     issue = IssueFactory()
+    visit = issue.visit
     assert issue.get_absolute_url() == reverse("issues:detail", args=[issue.pk])
+    assert visit.get_absolute_url() == reverse("visits:detail", args=[visit.pk])
     try:
         set_script_prefix("/visits-app/")
         assert issue.get_absolute_url() == reverse("issues:detail", args=[issue.pk])
         assert issue.get_absolute_url().startswith("/visits-app/issues/")
+        assert visit.get_absolute_url() == reverse("visits:detail", args=[visit.pk])
+        assert visit.get_absolute_url().startswith("/visits-app/visits/")
     finally:
         set_script_prefix("/")
 
@@ -214,3 +218,14 @@ def test_issue_choice_labels_are_djangos(name, language):
         for value in [*(v for v, _label in field.flatchoices), "not-a-choice", ""]:
             issue = Issue(**{name: value})
             assert getattr(issue, f"get_{name}_display")() == issue._get_FIELD_display(field), value
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_visit_status_labels_are_djangos(language):
+    from visits.models import Visit
+
+    field = Visit._meta.get_field("status")
+    with translation.override(language):
+        for value in [*(v for v, _label in field.flatchoices), "not-a-choice"]:
+            visit = Visit(status=value)
+            assert visit.get_status_display() == visit._get_FIELD_display(field), value
