@@ -200,8 +200,9 @@ def test_detail_visits_show_officials_status_and_a_shortened_summary_escaped(as_
     )
     body = as_user(coordinator).get(detail(enterprise), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "李明（副市长）、王&lt;b&gt;" in body  # by name, escaped
-    assert "<b>" not in body.split('id="visits"')[1].split("</section>")[0]
-    assert "长" * 119 + "…<" in body and "<i>" not in body  # 120 characters with the ellipsis
+    visits = body.split('id="visits"')[1].split("</section>")[0]
+    assert "<b>" not in visits and "<i>" not in visits
+    assert "长" * 119 + "…<" in visits and "长" * 120 not in visits  # 120 characters, the ellipsis one
     assert '<span class="badge text-bg-info">计划中</span>' in body
 
 
