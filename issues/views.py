@@ -223,39 +223,42 @@ class PartedRows:
     """The issue list's rows for the paginator, read in two steps.
 
     The list's order is a few consecutive parts (`ListFilters.parts`), each ordered on plain
-    columns of the issue table, so each can be read from an index. One query counts the
-    filtered rows and each part (independent scalar subqueries, each planned on its own
-    index); a page is then ONE query: its ids are the exact slices of the parts it overlaps
+    columns of the issue table, so each can be read from an index. A filtered list: one
+    query counts the filtered rows and each part (independent scalar subqueries, each
+    planned on its own index). The list of every issue: the total from the rollup, and a
+    part is counted only when a page reaches it and only as far as the page reaches (the
+    first page: the first 50 overdue issues, not the 22,000 open ones four times over). A
+    page is then ONE query: its ids are the exact slices of the parts it overlaps
     (LIMIT/OFFSET on ids alone: no join, no computed sort over all rows), and the outer
-    query loads those ≤ 50 rows with their colour and related names, in part order. Two
-    queries whatever the number of issues.
+    query loads those ≤ 50 rows with their colour and related names, in part order.
     """
 
     def __init__(self, issue_filter: ListFilters, today):
         self.filter, self.today = issue_filter, today
         self.parts = issue_filter.parts(today)
-        self._sizes = None
+        self._total = None
+        self._sizes = None  # each part's but the last's, exactly (filtered lists)
 
     def _part_qs(self, n):
         return self.filter.ordered_qs(*self.parts[n])
 
-    @property
-    def sizes(self) -> tuple[int, list[int]]:
-        """(all filtered rows, each part but the last), in one query."""
-        if self._sizes is None:
-            parts = {f"part{n}": counting.counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
-            if not counting.counts_every_issue(self.filter.qs):
-                counts = counting.scalars(all=counting.counted(self.filter.qs), **parts)
-                total = counts.pop("all")
-            else:  # every issue (a user who sees them all, no filter): from the rollup
-                total_parts = counting.issue_total_parts(self.filter.qs.db)
-                counts = counting.scalars(**total_parts, **parts)
-                total = sum(counts.pop(name) or 0 for name in total_parts)
-            self._sizes = (total, list(counts.values()))
-        return self._sizes
-
     def count(self) -> int:
-        return self.sizes[0]
+        if self._total is None:
+            if counting.counts_every_issue(self.filter.qs):  # a user who sees every issue, no filter
+                self._total = counting.issue_total(self.filter.qs.db)
+            else:
+                parts = {f"part{n}": counting.counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
+                counts = counting.scalars(all=counting.counted(self.filter.qs), **parts)
+                self._total = counts.pop("all")
+                self._sizes = list(counts.values())
+        return self._total
+
+    def _part_size(self, n: int, reach: int) -> int:
+        """Part n's size, exact when below `reach` (from the part's start to the end of the
+        page being read): a part of `reach` rows or more ends the page anyway."""
+        if self._sizes is not None:
+            return self._sizes[n]
+        return self._part_qs(n).order_by()[:reach].count()
 
     def __len__(self) -> int:
         return self.count()
@@ -265,11 +268,15 @@ class PartedRows:
             raise TypeError("PartedRows supports plain slices only")
         offset = max(key.start or 0, 0)
         limit = (self.count() if key.stop is None else key.stop) - offset
-        slices, used = [], []
+        slices, used, before = [], [], 0
         for n in range(len(self.parts)):
             if limit <= 0:
                 break
-            size = self.sizes[1][n] if n < len(self.parts) - 1 else self.count() - sum(self.sizes[1])
+            last = n == len(self.parts) - 1
+            # Every part before the last that the loop passes is smaller than its reach, so
+            # exactly counted: the last part is the rest.
+            size = self.count() - before if last else self._part_size(n, offset + limit)
+            before += size
             if offset >= size:
                 offset -= size
                 continue

@@ -694,6 +694,27 @@ def test_default_order_is_the_same_across_pages_and_in_the_export(client, coordi
     assert colours[:first_other] == sorted(colours[:first_other], key=["red", "yellow", "blue"].index)
 
 
+@pytest.mark.parametrize("size", [1, 4, 7, 50])
+@pytest.mark.parametrize("who", ["coordinator", "staff_a"])
+def test_any_window_of_the_parted_rows_is_that_slice_of_the_order(request, official, dept_a, who, size):
+    """Pages of any size, starting anywhere: every issue once, in the default order. The
+    coordinator's list of every issue counts a part only as far as a page reaches (a part
+    bigger than that ends the page); a department's list counts its parts exactly."""
+    from django.http import QueryDict
+
+    from issues.filters import issue_filter
+    from issues.views import PartedRows
+
+    _spread(official, dept_a)
+    user = request.getfixturevalue(who)
+    visible = Issue.objects.visible_to(user)
+    expected = [pk for pk in _expected_default_order() if pk in set(visible.values_list("pk", flat=True))]
+    rows = PartedRows(issue_filter(QueryDict(), queryset=visible), TODAY())
+    assert rows.count() == len(expected)
+    windows = [rows[start : start + size] for start in range(0, len(expected) + size, size)]
+    assert [issue.pk for window in windows for issue in window] == expected
+
+
 def test_status_and_colour_filters_keep_the_order(client, coordinator, official, dept_a):
     _spread(official, dept_a)
     login(client, coordinator)
