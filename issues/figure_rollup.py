@@ -24,10 +24,11 @@ by `manage.py rebuild_figures --check`, nightly) compares. The figure definition
     by closed_at date:   closed, closed_resolved
     by contacted_on:     contacted, reply_with/satisfied/basically, solution_with/...
 
-Month rows (`IssueMonthFigure`): the day rows summed per calendar month, kept by triggers on
-the day table (PostgreSQL: statement-level again; SQLite: row-level), so the periods made of
-whole months (month, quarter, year) read 12 rows a group for a year instead of 365.
-`differences()` checks them against the stored day rows.
+Month rows (`IssueMonthFigure`): the same contributions filed by calendar month, written by
+the same triggers right after the day rows (each upsert in one sorted order, so concurrent
+writers lock alike), so the periods made of whole months (month, quarter, year) read 12
+rows a group for a year instead of 365. `differences()` checks them against the stored day
+rows.
 
 Dates of timestamps are Asia/Shanghai dates (on SQLite, which has no time zones, UTC+8:
 Shanghai has kept that offset since 1991). Enterprise issues only (scope individual).
@@ -279,22 +280,25 @@ def _changes(expected: dict, stored: dict, label: str) -> list[str]:
 
 
 def rebuild(using: str = "default") -> int:
-    """Replace the whole rollup with a recomputation from the issues. Returns the number of
-    day rows (the month rows follow them through their triggers)."""
+    """Replace the whole rollup, day and month rows, with a recomputation from the issues.
+    Returns the number of day rows."""
     from .models import IssueDayFigure, IssueMonthFigure
 
     with transaction.atomic(using=using):
         _lock_issues(using)
         expected = expected_rows(using)
-        IssueDayFigure.objects.using(using).all().delete()
-        IssueMonthFigure.objects.using(using).all().delete()  # after the days: nothing left to subtract
-        IssueDayFigure.objects.using(using).bulk_create(
-            (
-                IssueDayFigure(day=day, dimension=dimension, key=key, **counts)
-                for (day, dimension, key), counts in expected.items()
-            ),
-            batch_size=2000,
-        )
+        for model, rows, column in (
+            (IssueDayFigure, expected, "day"),
+            (IssueMonthFigure, months_of(expected), "month"),
+        ):
+            model.objects.using(using).all().delete()
+            model.objects.using(using).bulk_create(
+                (
+                    model(**{column: when}, dimension=dimension, key=key, **counts)
+                    for (when, dimension, key), counts in rows.items()
+                ),
+                batch_size=2000,
+            )
     return len(expected)
 
 
@@ -372,17 +376,20 @@ def _day_groups(vendor: str) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-def upsert_sql(vendor: str, rows: str) -> str:
+def upsert_sql(vendor: str, rows: str, grain: str = "day") -> str:
     """One grouped upsert adding the contributions of `rows` (a SELECT giving the columns of
-    `row_select` with a `sign` of +1 or -1). Groups whose net change is zero write nothing."""
+    `row_select` with a `sign` of +1 or -1) to the day rows, or with `grain="month"` to the
+    month rows. Groups whose net change is zero write nothing."""
     s = _sql(vendor)
+    table, column = (TABLE, "day") if grain == "day" else (MONTH_TABLE, "month")
     selects = []
     for day, measures in _day_groups(vendor):
+        when = day if grain == "day" else s["month"].format(x=day)
         cols = ", ".join(
             f"({measures[m]}) * r.sign AS {m}" if m in measures else f"0 AS {m}" for m in COLUMNS
         )
         selects.append(
-            f"SELECT {day} AS day, r.lead_department_id, r.category_id, r.district_id, r.sector, {cols} "
+            f"SELECT {when} AS day, r.lead_department_id, r.category_id, r.district_id, r.sector, {cols} "
             f"FROM ({rows}) r WHERE r.scope = 'individual'"
         )
     key = (
@@ -395,39 +402,26 @@ def upsert_sql(vendor: str, rows: str) -> str:
     dims = " UNION ALL ".join(f"SELECT '{d}' AS dimension" for d in DIMENSIONS)
     sums = ", ".join(f"SUM(g.{m})" for m in COLUMNS)
     nonzero = " OR ".join(f"SUM(g.{m}) <> 0" for m in COLUMNS)
-    updates = ", ".join(f"{m} = {TABLE}.{m} + EXCLUDED.{m}" for m in COLUMNS)
+    updates = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in COLUMNS)
     return (
-        f'INSERT INTO {TABLE} ("day", "dimension", "key", {", ".join(COLUMNS)}) '
+        f'INSERT INTO {table} ("{column}", "dimension", "key", {", ".join(COLUMNS)}) '
         f"SELECT g.day, dm.dimension, {key}, {sums} "
         f"FROM ({' UNION ALL '.join(selects)}) g CROSS JOIN ({dims}) dm "
         f"WHERE g.day IS NOT NULL AND ({key}) IS NOT NULL "
         f"GROUP BY g.day, dm.dimension, {key} HAVING {nonzero} "
         # One order for every writer: concurrent transactions lock shared rows alike.
         "ORDER BY 2, 3, 1 "
-        f'ON CONFLICT ("dimension", "key", "day") DO UPDATE SET {updates}'
+        f'ON CONFLICT ("dimension", "key", "{column}") DO UPDATE SET {updates}'
     )
 
 
-def month_upsert_sql(vendor: str, rows: str) -> str:
-    """One grouped upsert adding day rows (`rows`: a SELECT of `day_select`'s columns, with a
-    `sign` of +1 or -1) to their months. Months whose net change is zero write nothing."""
-    month = _sql(vendor)["month"].format(x="d.day")
-    sums = ", ".join(f"SUM(d.{m} * d.sign)" for m in COLUMNS)
-    nonzero = " OR ".join(f"SUM(d.{m} * d.sign) <> 0" for m in COLUMNS)
-    updates = ", ".join(f"{m} = {MONTH_TABLE}.{m} + EXCLUDED.{m}" for m in COLUMNS)
-    return (
-        f'INSERT INTO {MONTH_TABLE} ("month", "dimension", "key", {", ".join(COLUMNS)}) '
-        # WHERE: SQLite needs one before an upsert's ON CONFLICT.
-        f"SELECT {month}, d.dimension, d.key, {sums} FROM ({rows}) d WHERE 1 = 1 "
-        f"GROUP BY {month}, d.dimension, d.key HAVING {nonzero} "
-        "ORDER BY 2, 3, 1 "  # the day rows' lock order
-        f'ON CONFLICT ("dimension", "key", "month") DO UPDATE SET {updates}'
-    )
-
-
-def day_select(prefix: str, sign: int, tail: str) -> str:
-    cols = ", ".join(f"{prefix}{c} AS {c}" for c in ("day", "dimension", "key", *COLUMNS))
-    return f"SELECT {cols}, {sign} AS sign {tail}"
+def rollup_sql(vendor: str, rows: str, months: bool) -> str:
+    """The trigger body's statements: the day rows, then (`months`) the month rows, each
+    upsert in one sorted order, so concurrent writers take their locks alike."""
+    statements = [upsert_sql(vendor, rows)]
+    if months:
+        statements.append(upsert_sql(vendor, rows, grain="month"))
+    return "; ".join(statements)
 
 
 def row_select(prefix: str, district: str, sector: str, sign: int, tail: str) -> str:
@@ -470,15 +464,17 @@ def _sqlite_row(prefix: str, sign: int) -> str:
     )
 
 
-def install_statements(vendor: str) -> list[str]:
+def install_statements(vendor: str, months: bool = True) -> list[str]:
+    """The triggers on issues and enterprises; `months`: writing the month rows too (not
+    before migration 0010 made their table)."""
     if vendor == "postgresql":
         bodies = {
-            "issue_figures_insert": upsert_sql(vendor, _pg_issue_rows("new_rows", 1)),
-            "issue_figures_update": upsert_sql(
-                vendor, _pg_issue_rows("old_rows", -1) + " UNION ALL " + _pg_issue_rows("new_rows", 1)
+            "issue_figures_insert": rollup_sql(vendor, _pg_issue_rows("new_rows", 1), months),
+            "issue_figures_update": rollup_sql(
+                vendor, _pg_issue_rows("old_rows", -1) + " UNION ALL " + _pg_issue_rows("new_rows", 1), months
             ),
-            "issue_figures_delete": upsert_sql(vendor, _pg_issue_rows("old_rows", -1)),
-            "enterprise_figures_update": upsert_sql(vendor, _pg_enterprise_rows()),
+            "issue_figures_delete": rollup_sql(vendor, _pg_issue_rows("old_rows", -1), months),
+            "enterprise_figures_update": rollup_sql(vendor, _pg_enterprise_rows(), months),
         }
         statements = []
         for name, body in bodies.items():
@@ -514,15 +510,15 @@ def install_statements(vendor: str) -> list[str]:
         return [
             *[f"DROP TRIGGER IF EXISTS {n}" for n in SQLITE_TRIGGERS],
             "CREATE TRIGGER issue_figures_insert AFTER INSERT ON issues_issue FOR EACH ROW "
-            f"BEGIN {upsert_sql(vendor, _sqlite_row('NEW.', 1))}; END",
+            f"BEGIN {rollup_sql(vendor, _sqlite_row('NEW.', 1), months)}; END",
             "CREATE TRIGGER issue_figures_update AFTER UPDATE ON issues_issue FOR EACH ROW "
-            f"BEGIN {upsert_sql(vendor, changed)}; END",
+            f"BEGIN {rollup_sql(vendor, changed, months)}; END",
             "CREATE TRIGGER issue_figures_delete AFTER DELETE ON issues_issue FOR EACH ROW "
-            f"BEGIN {upsert_sql(vendor, _sqlite_row('OLD.', -1))}; END",
+            f"BEGIN {rollup_sql(vendor, _sqlite_row('OLD.', -1), months)}; END",
             "CREATE TRIGGER enterprise_figures_update AFTER UPDATE OF district_id, sector "
             "ON enterprises_enterprise FOR EACH ROW "
             "WHEN OLD.district_id IS NOT NEW.district_id OR OLD.sector IS NOT NEW.sector "
-            f"BEGIN {upsert_sql(vendor, enterprise_rows)}; END",
+            f"BEGIN {rollup_sql(vendor, enterprise_rows, months)}; END",
         ]
     return []
 
@@ -533,68 +529,6 @@ SQLITE_TRIGGERS = (
     "issue_figures_delete",
     "enterprise_figures_update",
 )
-MONTH_TRIGGERS = ("month_figures_insert", "month_figures_update", "month_figures_delete")
-
-
-def month_install_statements(vendor: str) -> list[str]:
-    """The triggers that keep the month rows the sums of the day rows."""
-    if vendor == "postgresql":
-        # An upsert's inserted and updated rows reach the INSERT and the UPDATE trigger's
-        # transition tables respectively.
-        bodies = {
-            "month_figures_insert": (
-                "INSERT",
-                "NEW TABLE AS new_rows",
-                day_select("t.", 1, "FROM new_rows t"),
-            ),
-            "month_figures_update": (
-                "UPDATE",
-                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                day_select("t.", -1, "FROM old_rows t")
-                + " UNION ALL "
-                + day_select("t.", 1, "FROM new_rows t"),
-            ),
-            "month_figures_delete": (
-                "DELETE",
-                "OLD TABLE AS old_rows",
-                day_select("t.", -1, "FROM old_rows t"),
-            ),
-        }
-        statements = []
-        for name, (event, tables, rows) in bodies.items():
-            statements += [
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ "
-                f"BEGIN {month_upsert_sql(vendor, rows)}; RETURN NULL; END; $$ LANGUAGE plpgsql",
-                f"DROP TRIGGER IF EXISTS {name} ON {TABLE}",
-                f"CREATE TRIGGER {name} AFTER {event} ON {TABLE} REFERENCING {tables} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
-            ]
-        return statements
-    if vendor == "sqlite":
-        rows = {
-            "month_figures_insert": ("INSERT", day_select("NEW.", 1, "")),
-            "month_figures_update": (
-                "UPDATE",
-                day_select("OLD.", -1, "") + " UNION ALL " + day_select("NEW.", 1, ""),
-            ),
-            "month_figures_delete": ("DELETE", day_select("OLD.", -1, "")),
-        }
-        return [f"DROP TRIGGER IF EXISTS {n}" for n in MONTH_TRIGGERS] + [
-            f"CREATE TRIGGER {name} AFTER {event} ON {TABLE} FOR EACH ROW "
-            f"BEGIN {month_upsert_sql(vendor, select)}; END"
-            for name, (event, select) in rows.items()
-        ]
-    return []
-
-
-def month_remove_statements(vendor: str) -> list[str]:
-    if vendor == "postgresql":
-        return [f"DROP TRIGGER IF EXISTS {n} ON {TABLE}" for n in MONTH_TRIGGERS] + [
-            f"DROP FUNCTION IF EXISTS {n}()" for n in MONTH_TRIGGERS
-        ]
-    if vendor == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS {n}" for n in MONTH_TRIGGERS]
-    return []
 
 
 def remove_statements(vendor: str) -> list[str]:
@@ -611,32 +545,19 @@ def remove_statements(vendor: str) -> list[str]:
     return []
 
 
-def install(connection=default_connection, months: bool = True) -> None:
-    """Every trigger; `months=False` only those of the day rows (migration 0008, before the
-    month table existed)."""
-    statements = install_statements(connection.vendor)
-    if months:
-        statements += month_install_statements(connection.vendor)
+def install(connection=default_connection, months: bool | None = None) -> None:
+    """Every trigger. `months`: whether they write the month rows too; by default, when
+    their table exists (migration 0010 made it)."""
+    if months is None:
+        months = MONTH_TABLE in connection.introspection.table_names()
     with connection.cursor() as cursor:
-        for sql in statements:
+        for sql in install_statements(connection.vendor, months):
             cursor.execute(sql)
 
 
 def remove(connection=default_connection) -> None:
     with connection.cursor() as cursor:
-        for sql in month_remove_statements(connection.vendor) + remove_statements(connection.vendor):
-            cursor.execute(sql)
-
-
-def install_months(connection) -> None:
-    with connection.cursor() as cursor:
-        for sql in month_install_statements(connection.vendor):
-            cursor.execute(sql)
-
-
-def remove_months(connection) -> None:
-    with connection.cursor() as cursor:
-        for sql in month_remove_statements(connection.vendor):
+        for sql in remove_statements(connection.vendor):
             cursor.execute(sql)
 
 
@@ -653,5 +574,11 @@ def fill_sql(vendor: str) -> str:
 
 
 def month_fill_sql(vendor: str) -> str:
-    """Fill an EMPTY month table from the day rows in one statement (the migration)."""
-    return month_upsert_sql(vendor, day_select("t.", 1, f"FROM {TABLE} t"))
+    """Fill an EMPTY month table from the day rows in one statement (migration 0010)."""
+    month = _sql(vendor)["month"].format(x="d.day")
+    return (
+        f'INSERT INTO {MONTH_TABLE} ("month", "dimension", "key", {", ".join(COLUMNS)}) '
+        f"SELECT {month}, d.dimension, d.key, {', '.join(f'SUM(d.{m})' for m in COLUMNS)} "
+        f"FROM {TABLE} d GROUP BY {month}, d.dimension, d.key "
+        f"HAVING {' OR '.join(f'SUM(d.{m}) <> 0' for m in COLUMNS)}"
+    )

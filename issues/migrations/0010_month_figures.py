@@ -6,16 +6,15 @@ from issues import figure_rollup
 
 
 def triggers_up(apps, schema_editor):
-    """Install the triggers that keep the month rows the sums of the day rows, then fill
-    them from the day rows there are."""
+    """Fill the month rows from the day rows there are, then have the triggers write both."""
     connection = schema_editor.connection
-    figure_rollup.install_months(connection)
     with connection.cursor() as cursor:
         cursor.execute(figure_rollup.month_fill_sql(connection.vendor))
+    figure_rollup.install(connection, months=True)
 
 
 def triggers_down(apps, schema_editor):
-    figure_rollup.remove_months(schema_editor.connection)
+    figure_rollup.install(schema_editor.connection, months=False)
 
 
 class Migration(migrations.Migration):
