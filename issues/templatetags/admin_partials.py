@@ -62,7 +62,8 @@ def issue_result_list(cl):
     if not draws_own_rows(cl):
         return render_to_string("admin/change_list_results.html", result_list(cl))
     headers = list(result_headers(cl))
-    change_url = reverse(f"admin:{cl.opts.app_label}_{cl.opts.model_name}_changelist")
+    site = cl.model_admin.admin_site.name  # as Django's url_for_result: this site's URLs
+    change_url = reverse(f"admin:{cl.opts.app_label}_{cl.opts.model_name}_changelist", current_app=site)
     # Django merges the preserved filters into each row's link; they are the same for all.
     sample = add_preserved_filters(
         {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, f"{change_url}0/change/"
@@ -104,7 +105,8 @@ def app_list(context):
     values = {
         "app_list": context.get("app_list"),
         "show_changelinks": context.get("show_changelinks"),
-        "path": quote(context["request"].path, safe="/"),  # Django's `request.path|urlencode`
+        # Django's `request.path|urlencode` (nothing without a request)
+        "path": quote(context["request"].path, safe="/") if "request" in context else "",
     }
     # Safe: the partial escaped what it printed (autoescape, asserted in tests).
     return mark_safe(get_template(APP_LIST_TEMPLATE, using="jinja2").render(values))
