@@ -869,7 +869,7 @@ class IssueDayFigure(FigureCounts):
             # dimension reads the (dimension, day) index.
             models.UniqueConstraint(fields=["dimension", "key", "day"], name="issuedayfigure_unique"),
             models.CheckConstraint(
-                condition=Q(dimension__in=["all", "department", "category", "district", "sector"]),
+                condition=Q(dimension__in=list(FigureCounts.DIMENSIONS)),
                 name="issuedayfigure_dimension_valid",
             ),
         ]
@@ -881,8 +881,8 @@ class IssueDayFigure(FigureCounts):
 class IssueMonthFigure(FigureCounts):
     """The day rows summed per calendar month (`month`: its first day), for the periods that
     are whole months (month, quarter, year): a year of one department is 12 rows, not 365.
-    Maintained by database triggers on the day rows, in the same statement; checked with
-    them by `manage.py rebuild_figures --check`. Never edited by hand."""
+    Written by the same database triggers as the day rows, right after them; checked
+    against them by `manage.py rebuild_figures --check`. Never edited by hand."""
 
     month = models.DateField(_("month"))
 
@@ -893,7 +893,7 @@ class IssueMonthFigure(FigureCounts):
         constraints = [
             models.UniqueConstraint(fields=["dimension", "key", "month"], name="issuemonthfigure_unique"),
             models.CheckConstraint(
-                condition=Q(dimension__in=["all", "department", "category", "district", "sector"]),
+                condition=Q(dimension__in=list(FigureCounts.DIMENSIONS)),
                 name="issuemonthfigure_dimension_valid",
             ),
         ]
