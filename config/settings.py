@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "enterprises",
     "visits",
     "issues",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -102,14 +103,6 @@ TEMPLATES = [
                 "config.context_processors.roles",
             ],
         },
-    },
-    {
-        # Only for the rows of long lists (config/jinja_env.py says why); pages stay Django.
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "config.jinja_env.environment", "autoescape": True},
     },
 ]
 

@@ -1,5 +1,3 @@
-import os
-
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -21,15 +19,9 @@ urlpatterns = [
     path("enterprises/", include("enterprises.urls")),
     path("visits/", include("visits.urls")),
     path("issues/", include("issues.urls")),
-    path("dashboard/", include("issues.dashboard_urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("healthz", project_views.healthz, name="healthz"),
     path("favicon.ico", project_views.favicon, name="favicon"),
     path("bench/floor", project_views.floor, name="bench-floor"),
 ]
-
-# `make bench` compares our issue changelist with a default ModelAdmin over the same data.
-if os.environ.get("BENCH_DEFAULT_ADMIN") == "1":
-    from config.bench_admin import default_admin_site
-
-    urlpatterns.append(path("bench-admin/", default_admin_site.urls))

@@ -7,7 +7,7 @@ from django_filters import CharFilter, ChoiceFilter, DateFilter, FilterSet, Mode
 
 from visits.models import Visit, VisitStatus
 
-from .forms import BootstrapFormMixin
+from config.forms import BootstrapFormMixin
 from .models import District, Enterprise, Sector
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET
 
 from issues.models import OPEN_STATUSES, Issue, Status
 from issues.permissions import can_raise_issues
-from issues.views import issue_items
 from visits.models import Official, Visit, VisitStatus
 
 from .filters import EnterpriseFilter
@@ -91,7 +90,7 @@ def enterprise_detail(request, pk):
             Prefetch("lead_officials", queryset=Official.objects.order_by("name"))
         )[:RECENT_LIMIT]
     )
-    issues = issue_items(visible_issues.filter(enterprise=enterprise))
+    issues = visible_issues.filter(enterprise=enterprise).items()
     open_issues = list(issues.open().order_by(F("deadline").asc(nulls_last=True), "-raised_on", "-id"))
     recent_closed = list(issues.filter(status=Status.CLOSED).order_by("-closed_at", "-id")[:RECENT_LIMIT])
     return render(

@@ -10,15 +10,17 @@ Rules kept here:
   the number of rows (asserted in tests/test_admin.py).
 """
 
+from datetime import date
+
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import connections, transaction
 from django.db.models import Count
-from django.forms.renderers import Jinja2
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -26,7 +28,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import counting, permissions, workflow
+from . import permissions, workflow
 from .admin_forms import (
     AssignForm,
     CloseForm,
@@ -42,18 +44,25 @@ from .models import (
     Colour,
     Department,
     ExtensionRequest,
+    FeedbackRound,
     Issue,
     IssueEvent,
     Milestone,
     Objection,
+    OfficialDay,
+    OfficialDayKind,
     Scope,
 )
 from .permissions import Action
 from .roles import is_coordinator, sees_everything
 from .spreadsheet import csv_response, xlsx_response
-from .templatetags.admin_partials import draws_own_rows
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def person_name(user) -> str:
+    """A person as coordinators know them: the name, not the login."""
+    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 def error_text(error: Exception) -> str:
@@ -149,56 +158,25 @@ class CategoryAdmin(admin.ModelAdmin):
     list_select_related = ()
 
 
-# -- issue: a changelist that stays fast at province scale (issue 7) -------------------------
+# -- issue: Django's changelist, tuned with its own knobs ------------------------------------
 
 
-class IssueCountPaginator(Paginator):
-    """Filtered lists are counted; the unfiltered list of every issue (the one opened
-    most) takes its exact total from the dashboard rollup (`counting.issue_total`), where a
-    COUNT(*) would scan the whole table on every page."""
+class EstimatedCountPaginator(Paginator):
+    """The unfiltered list of every issue takes PostgreSQL's estimate of the table's rows
+    (pg_class.reltuples, kept by autovacuum) for its page count, where an exact COUNT(*)
+    would read every row on every page; any filtered list is counted exactly. The admin
+    shows no full result count (`show_full_result_count = False`), only pages."""
 
     @cached_property
     def count(self):
-        if not (hasattr(self.object_list, "query") and counting.counts_every_issue(self.object_list)):
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if queryset.query.where or connection.vendor != "postgresql":
             return super().count
-        return counting.issue_total(self.object_list.db)
-
-
-class IssueChangeList(ChangeList):
-    """The page's 25 rows in two steps: their ids from the issue table alone (in the list's
-    order, from its index), then those rows with their names and only the columns the rows
-    draw (no descriptions, no enterprise addresses or notes). PostgreSQL planned the single
-    query (a five-table join, ordered and limited) in 2.5 ms; the two take ~1 ms together.
-    Actions still get whole issues (`changelist_view` asks `get_queryset` again)."""
-
-    def get_results(self, request):
-        super().get_results(request)
-        if not draws_own_rows(self):
-            return
-        ids = list(self.result_list.values_list("pk", flat=True))
-        rows = self.root_queryset.filter(pk__in=ids).select_related(*self.list_select_related)
-        by_id = {issue.pk: issue for issue in rows.only(*CHANGELIST_ROW_FIELDS).order_by()}
-        self.result_list = [by_id[pk] for pk in ids if pk in by_id]
-
-
-class IssueActionForm(ActionForm):
-    """The action box drawn from Django's Jinja2 copies of its widget templates (the same
-    markup): 1.1 -> 0.4 ms a page."""
-
-    default_renderer = Jinja2()
-
-
-# What issues.templatetags.admin_partials's rows and IssueAdmin's badges read (str() included).
-CHANGELIST_ROW_FIELDS = [
-    "title",
-    "status",
-    "deadline",
-    "raised_on",
-    "lead_department__name",
-    "owner__username",
-    "enterprise__name",
-    "category__name",
-]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [Issue._meta.db_table])
+            estimate = cursor.fetchone()[0]
+        return estimate if estimate and estimate > 0 else super().count
 
 
 # -- issue: list filters ----------------------------------------------------------------------
@@ -285,6 +263,26 @@ class IssueEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor", "department", "owner")
 
 
+class FeedbackRoundInline(ReadOnlyInline):
+    model = FeedbackRound
+    verbose_name_plural = _("feedback rounds")
+    fields = [
+        "number",
+        "contacted_on",
+        "channel",
+        "contact_name",
+        "reply_satisfaction",
+        "solution_satisfaction",
+        "sent_back",
+        "comment",
+        "recorded_by",
+    ]
+    ordering = ["number"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
+
+
 class MilestoneInline(ReadOnlyInline):
     model = Milestone
     fields = ["title", "due_on", "done_on"]
@@ -321,12 +319,10 @@ WORKFLOW_FIELDS = (
     "outcome",
     "close_reason",
     "solved_on_site",
-    "contacted_on",
-    "reply_satisfaction",
-    "solution_satisfaction",
     "raised_by",
     "raised_on",
     "assigned_at",
+    "triaged_at",
     "resolved_at",
     "closed_at",
     "created_at",
@@ -369,10 +365,7 @@ EXPORT_HEADER = (
 class IssueAdmin(admin.ModelAdmin):
     form = IssueChangeForm
     add_form = IssueAddForm
-    change_list_template = "admin/issues/issue/change_list.html"
     change_form_template = "admin/issues/issue/change_form.html"
-    action_form_template = "admin/issues/issue/action_form.html"
-    action_form = IssueActionForm
 
     list_display = [
         "id",
@@ -381,13 +374,12 @@ class IssueAdmin(admin.ModelAdmin):
         "colour_badge",  # with the days overdue: one column, not two
         "deadline",
         "lead_department",
-        "owner",
+        "owner_name",
         "enterprise",
-        "category",
         "raised_on",
     ]
-    list_display_links = ["title"]  # one link per row: each costs a reverse() and a resolve()
-    list_select_related = ["lead_department", "owner", "enterprise", "category"]
+    list_display_links = ["title"]
+    list_select_related = ["lead_department", "owner", "enterprise"]
     list_filter = [
         "status",
         OverdueFilter,
@@ -400,15 +392,13 @@ class IssueAdmin(admin.ModelAdmin):
         "scope",
         "priority",
     ]
-    search_fields = ["title", "description", "enterprise__name", "enterprise__credit_code"]
+    search_fields = ["title", "description", "enterprise__name", "enterprise__credit_code", "=id"]
     autocomplete_fields = ["enterprise", "visit", "survey_response"]
-    # 25 rows: the cost of a changelist is its cells (each goes through the admin's
-    # generic lookup, escaping and link code); 25 × 11 stays fast at any table size.
     list_per_page = 25
     show_full_result_count = False  # saves a COUNT(*) over the whole table per page
-    paginator = IssueCountPaginator  # and no COUNT(*) over every issue on the unfiltered list
-    ordering = ["-raised_on", "-id"]  # the issue_raised_order index: LIMIT 50 reads 50 rows
-    inlines = [CoDepartmentInline, MilestoneInline, IssueEventInline]
+    paginator = EstimatedCountPaginator  # and no COUNT(*) over every issue on the unfiltered list
+    ordering = ["-raised_on", "-id"]  # the issue_raised_order index: LIMIT 25 reads 25 rows
+    inlines = [CoDepartmentInline, MilestoneInline, FeedbackRoundInline, IssueEventInline]
     actions = ["assign_issues", "merge_into_common_issue", "close_issues", "export_csv", "export_xlsx"]
 
     add_fieldsets = [
@@ -444,23 +434,15 @@ class IssueAdmin(admin.ModelAdmin):
             },
         ),
         (
-            _("Outcome and enterprise feedback"),
-            {
-                "fields": [
-                    "resolution",
-                    ("outcome", "solved_on_site"),
-                    "close_reason",
-                    "contacted_on",
-                    ("reply_satisfaction", "solution_satisfaction"),
-                ]
-            },
+            _("Outcome"),
+            {"fields": ["resolution", ("outcome", "solved_on_site"), "close_reason"]},
         ),
         (
             _("Record"),
             {
                 "classes": ["collapse"],
                 "fields": [
-                    ("assigned_at", "resolved_at", "closed_at"),
+                    ("triaged_at", "assigned_at", "resolved_at", "closed_at"),
                     ("created_at", "updated_at"),
                     "version",
                 ],
@@ -473,9 +455,6 @@ class IssueAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request).with_colour()
         return permissions.visible_issues(request.user, qs)
-
-    def get_changelist(self, request, **kwargs):
-        return IssueChangeList
 
     def get_object(self, request, object_id, from_field=None):
         queryset = self.get_queryset(request).select_related(*CHANGE_FORM_RELATED)
@@ -556,15 +535,9 @@ class IssueAdmin(admin.ModelAdmin):
 
     # -- list columns ------------------------------------------------------------------------
 
-    def action_checkbox(self, obj):
-        # Django's renders a CheckboxInput through the form renderer (a template per row);
-        # the same markup, formatted directly.
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            ACTION_CHECKBOX_NAME,
-            obj.pk,
-            format_html(_("Select this object for an action - {}"), str(obj)),
-        )
+    @admin.display(description=_("owner"), ordering="owner__first_name")
+    def owner_name(self, obj):
+        return person_name(obj.owner)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
@@ -732,7 +705,7 @@ class IssueAdmin(admin.ModelAdmin):
                 issue.get_status_display(),
                 Colour(issue.colour).label if issue.colour else "",
                 str(issue.lead_department or ""),
-                str(issue.owner or ""),
+                person_name(issue.owner),
                 issue.raised_on,
                 issue.deadline,
                 issue.original_deadline,
@@ -944,3 +917,122 @@ class ObjectionAdmin(DecisionAdmin):
             ),
             done_message=decided,
         )
+
+
+@admin.register(FeedbackRound)
+class FeedbackRoundAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+    """The enterprise's answers (回访记录): append-only, recorded through the workflow."""
+
+    list_display = [
+        "issue",
+        "number",
+        "contacted_on",
+        "channel",
+        "reply_satisfaction",
+        "solution_satisfaction",
+        "sent_back",
+        "recorded_by_name",
+    ]
+    list_select_related = ["issue", "recorded_by"]
+    list_filter = ["channel", "solution_satisfaction", "reply_satisfaction", "sent_back", "contacted_on"]
+    search_fields = ["issue__title", "comment", "contact_name", "=issue__id"]
+    ordering = ["-contacted_on", "-id"]
+
+    @admin.display(description=_("recorded by"), ordering="recorded_by__first_name")
+    def recorded_by_name(self, obj):
+        return person_name(obj.recorded_by) or _("The enterprise itself")
+
+
+class OfficialDayImportForm(forms.Form):
+    lines = forms.CharField(
+        label=_("Dates from the State Council's notice"),
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 60}),
+        help_text=_(
+            "One date per line: the date, then 休 (holiday) or 班 (make-up working day), then the "
+            "name if you like, e.g. “2027-01-01 休 元旦” or “2027-02-06 班 春节”."
+        ),
+    )
+
+    def clean_lines(self):
+        days, errors = [], []
+        for number, line in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = line.replace("，", " ").replace(",", " ").split()
+            if not parts:
+                continue
+            try:
+                day = date.fromisoformat(parts[0].replace("/", "-"))
+                kind = {"休": OfficialDayKind.HOLIDAY, "班": OfficialDayKind.WORKDAY}[parts[1]]
+            except (ValueError, IndexError, KeyError):
+                errors.append(_("Line %(n)s: “%(line)s” is not “date 休/班 name”.") % {"n": number, "line": line})
+                continue
+            days.append(OfficialDay(day=day, kind=kind, name=" ".join(parts[2:])[:30]))
+        if errors:
+            raise forms.ValidationError(errors)
+        if not days:
+            raise forms.ValidationError(_("No date was given."))
+        return days
+
+
+@admin.register(OfficialDay)
+class OfficialDayAdmin(admin.ModelAdmin):
+    """The official calendar (administrators): overrides the calendar library. Every change
+    recomputes the working-day dates that open issues keep."""
+
+    list_display = ["day", "kind", "name"]
+    list_filter = ["kind", "day"]
+    search_fields = ["name"]
+    date_hierarchy = "day"
+    list_select_related = ()
+    change_list_template = "admin/issues/officialday/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="issues_officialday_import"),
+            *super().get_urls(),
+        ]
+
+    def _recompute(self, request) -> None:
+        changed = workflow.refresh_calendar_dates()
+        self.message_user(
+            request,
+            ngettext(
+                "The dates of %(n)d open issue were recomputed from the calendar.",
+                "The dates of %(n)d open issues were recomputed from the calendar.",
+                changed,
+            )
+            % {"n": changed},
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._recompute(request)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._recompute(request)
+
+    def delete_queryset(self, request, queryset):
+        for day in queryset:
+            day.delete()
+        self._recompute(request)
+
+    def import_view(self, request):
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        form = OfficialDayImportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                for day in form.cleaned_data["lines"]:
+                    OfficialDay.objects.update_or_create(day=day.day, defaults={"kind": day.kind, "name": day.name})
+            self.message_user(
+                request, _("%(n)d dates entered.") % {"n": len(form.cleaned_data["lines"])}, messages.SUCCESS
+            )
+            self._recompute(request)
+            return HttpResponseRedirect("../")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Enter the dates of the official notice"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/issues/officialday/import.html", context)

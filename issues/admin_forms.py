@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .forms import DateInput
+from config.forms import DateInput
 from .models import OPEN_STATUSES, Category, Department, Issue, Outcome, Scope
 from .workflow import EDITABLE_FIELDS
 

@@ -1,52 +1,72 @@
-"""Database triggers that make the issue event log append-only below the ORM.
+"""Database triggers that make history append-only below the ORM: the issue event log and
+the enterprise's feedback rounds.
 
-SQLite: RAISE(ABORT); PostgreSQL: a plpgsql function. Both refuse UPDATE and DELETE of
-any row of issues_issueevent, whoever sends it (ORM, admin, raw SQL).
+SQLite: RAISE(ABORT) on UPDATE and DELETE (SQLite has no TRUNCATE: a DELETE without WHERE
+fires the row trigger). PostgreSQL: a plpgsql function on UPDATE and DELETE of each row,
+and on TRUNCATE of the table. Whoever sends it (ORM, admin, raw SQL), it is refused; only
+the tables' owner can drop the triggers, and the app's role is not the owner
+(docs/production.md §2).
+
+The migrations carry their own copies of these statements (a migration never imports live
+code); this module serves `manage.py flush`, which must lift them to empty the tables.
 """
 
-TABLE = "issues_issueevent"
-MESSAGE = "issues_issueevent is append-only"
-
-SQLITE_INSTALL = [
-    f"""CREATE TRIGGER IF NOT EXISTS issueevent_no_update BEFORE UPDATE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS issueevent_no_delete BEFORE DELETE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
-]
-SQLITE_REMOVE = [
-    "DROP TRIGGER IF EXISTS issueevent_no_update",
-    "DROP TRIGGER IF EXISTS issueevent_no_delete",
-]
-
-POSTGRES_INSTALL = [
-    f"""CREATE OR REPLACE FUNCTION issueevent_append_only() RETURNS trigger AS $$
-        BEGIN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation'; END;
-        $$ LANGUAGE plpgsql""",
-    f"DROP TRIGGER IF EXISTS issueevent_append_only ON {TABLE}",
-    f"""CREATE TRIGGER issueevent_append_only BEFORE UPDATE OR DELETE ON {TABLE}
-        FOR EACH ROW EXECUTE FUNCTION issueevent_append_only()""",
-]
-POSTGRES_REMOVE = [
-    f"DROP TRIGGER IF EXISTS issueevent_append_only ON {TABLE}",
-    "DROP FUNCTION IF EXISTS issueevent_append_only()",
-]
+TABLES = ("issues_issueevent", "issues_feedbackround")
 
 
-def _statements(connection, install: bool) -> list[str]:
-    if connection.vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_REMOVE
-    if connection.vendor == "postgresql":
-        return POSTGRES_INSTALL if install else POSTGRES_REMOVE
+def _sqlite_install(table: str) -> list[str]:
+    message = f"{table} is append-only"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{message}'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{message}'); END",
+    ]
+
+
+def _sqlite_remove(table: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+
+
+POSTGRES_FUNCTION = """CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation'; END;
+    $$ LANGUAGE plpgsql"""
+
+
+def _postgres_install(table: str) -> list[str]:
+    return [
+        *_postgres_remove(table),
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION history_append_only()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION history_append_only()",
+    ]
+
+
+def _postgres_remove(table: str) -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+    ]
+
+
+def statements(vendor: str, install: bool) -> list[str]:
+    if vendor == "sqlite":
+        make = _sqlite_install if install else _sqlite_remove
+        return [sql for table in TABLES for sql in make(table)]
+    if vendor == "postgresql":
+        make = _postgres_install if install else _postgres_remove
+        return ([POSTGRES_FUNCTION] if install else []) + [sql for table in TABLES for sql in make(table)]
     return []
 
 
 def install(connection) -> None:
     with connection.cursor() as cursor:
-        for sql in _statements(connection, install=True):
+        for sql in statements(connection.vendor, install=True):
             cursor.execute(sql)
 
 
 def remove(connection) -> None:
     with connection.cursor() as cursor:
-        for sql in _statements(connection, install=False):
+        for sql in statements(connection.vendor, install=False):
             cursor.execute(sql)

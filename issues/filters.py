@@ -1,12 +1,13 @@
 """The issue list's filters (django-filter), shared by the list page and its exports.
 
-The GET parameter names are part of the URL contract (other pages and the dashboard link
-to `issues:list?...`): keep them stable. `FigureFilters` adds the dashboard's own filters,
-so every figure links to exactly the rows it counts.
+The GET parameter names are part of the URL contract (the dashboard, home and other pages
+link to `issues:list?...`): keep them stable. Used as django-filter documents it:
+`IssueFilter(request.GET, queryset=...)`, then paginate `.qs` (ordered red, yellow, blue,
+then the rest, unless the user sorts otherwise).
 """
 
 from django import forms
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import (
@@ -21,82 +22,20 @@ from django_filters import (
     OrderingFilter,
 )
 
-from enterprises.forms import JinjaRenderedForm, bootstrap_widgets
+from config.forms import DateInput, bootstrap_widgets
 from enterprises.models import District, Sector
 
-from .figure_filters import FigureFilters
-from .forms import DateInput
-from .models import (
-    ACTIVE_STATUSES,
-    Category,
-    Colour,
-    Department,
-    Issue,
-    Priority,
-    Scope,
-    Source,
-    Status,
-    colour_conditions,
-)
+from .models import Category, Colour, Department, Issue, Priority, Scope, Source, Status
 
 SEARCH_MAX_LENGTH = 200
-# The filters this module renders; anything else on the form comes from FigureFilters.
-LIST_FILTERS = (
-    "q",
-    "status",
-    "department",
-    "category",
-    "district",
-    "enterprise",
-    "source",
-    "scope",
-    "sector",
-    "priority",
-    "colour",
-    "overdue",
-    "due_soon",
-    "deadline_after",
-    "deadline_before",
-    "raised_after",
-    "raised_before",
-    "ordering",
-)
+# Red, then yellow, then blue, then the rest; each by deadline, the newest first without one.
+URGENT_FIRST = ("colour_rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
 
 
-def with_colour_rank(queryset):
-    """`colour` plus a sortable `colour_rank`: red 0, yellow 1, blue 2, on track 3."""
-    return queryset.with_colour().annotate(
-        colour_rank=Case(
-            When(colour=Colour.RED, then=Value(0)),
-            When(colour=Colour.YELLOW, then=Value(1)),
-            When(colour=Colour.BLUE, then=Value(2)),
-            default=Value(3),
-            output_field=IntegerField(),
-        )
-    )
-
-
-def in_part_order(queryset, parts):
-    """`queryset` ordered as the consecutive `parts` (see `ListFilters.parts`) say: by part,
-    then by that part's own keys. Used where every row is read anyway (exports) or on the
-    few rows of one page; a page's ids are selected part by part, from indexes."""
-    if len(parts) == 1:
-        ordering = parts[0][1]
-        if any(str(o).lstrip("-") == "colour_rank" for o in ordering):
-            queryset = with_colour_rank(queryset)
-        return queryset.order_by(*ordering)
-    queryset = queryset.annotate(
-        part_no=Case(
-            *[When(condition, then=Value(n)) for n, (condition, _o) in enumerate(parts)],
-            output_field=IntegerField(),
-        )
-    )
-    keys = []
-    for n, (_c, ordering) in enumerate(parts):
-        for field in ordering:
-            key = Case(When(part_no=n, then=F(field.lstrip("-"))))
-            keys.append(key.desc() if field.startswith("-") else key.asc())
-    return queryset.order_by("part_no", *keys)
+def ascii_id(value: str) -> int | None:
+    """An issue number typed in a search box: ASCII digits only ("²".isdigit() is True, and
+    int() of it fails), and small enough to be an id."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -140,8 +79,24 @@ class IdFilter(Filter):
     field_class = forms.IntegerField
 
 
-class ListFilters(FilterSet):
-    """The issue list's own filters (the form on the page)."""
+class SearchField(forms.CharField):
+    """Free text that never fails validation: NUL bytes dropped (PostgreSQL refuses them),
+    very long input cut to a sane length, so a hostile query finds rows or none, never a 500."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\x00", "")[:SEARCH_MAX_LENGTH]
+
+
+class SearchFilter(CharFilter):
+    field_class = SearchField
+
+
+class IdFilter(Filter):
+    field_class = forms.IntegerField
+
+
+class IssueFilter(FilterSet):
+    """The issue list's filters: the form on the page, and the links of other pages."""
 
     q = SearchFilter(
         method="search",
@@ -224,75 +179,26 @@ class ListFilters(FilterSet):
         label=_("Sort by"),
         empty_label=_("Default: overdue, behind schedule, due soon first"),
     )
+    open = BooleanFilter(method="filter_open", label=_("Open (not closed)"), widget=forms.CheckboxInput)
+    awaiting_answer = BooleanFilter(
+        method="filter_awaiting_answer",
+        label=_("Resolved, waiting for the enterprise's answer"),
+        widget=forms.CheckboxInput,
+    )
 
     class Meta:
         model = Issue
         fields: list[str] = []
-        form = JinjaRenderedForm
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bootstrap_widgets(self.form.fields, size="sm")
 
     def filter_queryset(self, queryset):
-        """The filtered rows (`qs`), in the model's default order. Ordering is not a filter
-        here: `parts()` orders each part of the list itself."""
-        for name, value in self.form.cleaned_data.items():
-            if name != "ordering":
-                queryset = self.filters[name].filter(queryset, value)
-        return queryset
-
-    def parts(self, today=None) -> list[tuple[Q | None, tuple]]:
-        """The list's order, as consecutive parts of the filtered rows (`qs`): a list of
-        (condition, ordering) pairs, each ordering on plain columns and ending on the id.
-
-        Each part can be read from an index (the partial index on active issues' deadlines
-        for the coloured parts, `-raised_on, -id` for the rest), so a page never sorts every
-        visible issue by a computed colour. Default: overdue, behind schedule, due soon (each
-        by deadline), the other issues being handled (by deadline), then everything else
-        (new, resolved, closed), newest first.
-        """
-        today = today or timezone.localdate()
-        self.form.is_valid()  # cleans the form; an invalid ordering is left out of cleaned_data
-        value = [v for v in (getattr(self.form, "cleaned_data", {}).get("ordering") or []) if v]
-        c = colour_conditions(today)
-        by_deadline = ("deadline", "id")
-        if not value:
-            active = [
-                (c[Colour.RED], by_deadline),
-                (c[Colour.YELLOW], by_deadline),
-                (c[Colour.BLUE], by_deadline),
-                (c["on_track"], by_deadline),
-            ]
-            others = [(c["inactive"], ("-raised_on", "-id"))]
-            # Leave out the parts the filters make empty (PostgreSQL cannot always tell).
-            data = getattr(self.form, "cleaned_data", {})
-            statuses = set(data.get("status") or [])
-            if statuses and not statuses & set(ACTIVE_STATUSES):
-                return others
-            if any(data.get(f) for f in ("colour", "overdue", "due_soon")) or (
-                statuses and statuses <= set(ACTIVE_STATUSES)
-            ):
-                return active
-            return active + others
-        if value in (["colour"], ["-colour"]):
-            # Red, yellow, blue, on track (or the reverse), each by id: the order the computed
-            # rank gave, without computing it.
-            conditions = [c[Colour.RED], c[Colour.YELLOW], c[Colour.BLUE], c["on_track"] | c["inactive"]]
-            if value[0].startswith("-"):
-                return [(q, ("-id",)) for q in reversed(conditions)]
-            return [(q, ("id",)) for q in conditions]
-        ordered = self.filters["ordering"].filter(with_colour_rank(Issue.objects.all()), value)
-        return [(None, tuple(ordered.query.order_by))]
-
-    def ordered_all(self, today=None):
-        """All filtered rows in the list's order as ONE queryset (for exports, which read
-        every row anyway)."""
-        return in_part_order(self.qs, self.parts(today))
-
-    def ordered_qs(self, condition, ordering):
-        """One part of the list (see `parts`) as a queryset."""
-        return in_part_order(self.qs if condition is None else self.qs.filter(condition), [(None, ordering)])
+        """The filtered rows, urgent first unless the user chose an order."""
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by(*URGENT_FIRST)
+        return super().filter_queryset(queryset)
 
     def search(self, queryset, name, value):
         # icontains escapes % and _ itself; the ORM parameterises the rest. NUL bytes and
@@ -306,8 +212,8 @@ class ListFilters(FilterSet):
             | Q(enterprise__name__icontains=value)
             | Q(enterprise__credit_code__icontains=value)
         )
-        if value.isdigit():
-            condition |= Q(pk=int(value)) if len(value) < 12 else Q()
+        if (number := ascii_id(value)) is not None:
+            condition |= Q(pk=number)
         return queryset.filter(condition)
 
     def filter_colour(self, queryset, name, value):
@@ -319,23 +225,8 @@ class ListFilters(FilterSet):
     def filter_due_soon(self, queryset, name, value):
         return queryset.due_soon(timezone.localdate()) if value else queryset
 
-    @property
-    def extra_filter_names(self) -> list[str]:
-        """Dashboard (FigureFilters) parameters on the form: kept as hidden inputs."""
-        return [n for n in self.form.fields if n not in LIST_FILTERS]
+    def filter_open(self, queryset, name, value):
+        return queryset.enterprise_issues().open() if value else queryset
 
-
-class IssueFilter(ListFilters, FigureFilters):
-    """The list's filters and the dashboard's (`FigureFilters`): every figure's link lists
-    exactly its rows."""
-
-
-def issue_filter(data, queryset) -> ListFilters:
-    """The filters for these GET parameters: the dashboard's only when the link carries one
-    of them (a drill-down), since building 33 filters and their form fields for every list
-    page cost a third more than the list's own 18."""
-    drill_down = any(name in data for name in FIGURE_PARAMS)
-    return (IssueFilter if drill_down else ListFilters)(data, queryset=queryset)
-
-
-FIGURE_PARAMS = frozenset(FigureFilters.base_filters) - frozenset(LIST_FILTERS)
+    def filter_awaiting_answer(self, queryset, name, value):
+        return queryset.filter(status=Status.RESOLVED).order_by("resolved_at", "id") if value else queryset

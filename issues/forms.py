@@ -10,11 +10,14 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.forms import bootstrap_widgets
+from config.forms import DateInput, bootstrap_widgets
 
 from . import workflow
+from .spreadsheet import person
 from .models import (
+    UNCONFIRMED_OUTCOMES,
     Category,
+    Channel,
     Department,
     Issue,
     Outcome,
@@ -22,21 +25,15 @@ from .models import (
     RequestStatus,
     Satisfaction,
     Scope,
+    Status,
 )
-from .permissions import Action
+from .permissions import Action, can
 from .roles import is_coordinator
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return person(obj)
 
 
 def department_members():
@@ -44,7 +41,7 @@ def department_members():
         get_user_model()
         .objects.filter(is_active=True, departments__is_active=True)
         .distinct()
-        .order_by("username")
+        .order_by("first_name", "username")
     )
 
 
@@ -146,12 +143,23 @@ class StartForm(ActionForm):
         return workflow.start(**self.versioned(), note=self.cleaned_data["note"])
 
 
+def public_field(initial: bool = False) -> forms.BooleanField:
+    return forms.BooleanField(
+        label=_("Visible to the enterprise"),
+        help_text=_("The enterprise sees it on its page and its feedback link; staff names are never shown."),
+        required=False,
+        initial=initial,
+    )
+
+
 class ProgressForm(ActionForm):
     action = Action.PROGRESS
     note = forms.CharField(label=_("Progress"), widget=textarea(3), max_length=5000)
+    public = public_field()
 
     def perform(self):
-        return workflow.post_progress(**self.versioned(), note=self.cleaned_data["note"])
+        d = self.cleaned_data
+        return workflow.post_progress(**self.versioned(), note=d["note"], public=d["public"])
 
 
 class ResolveForm(ActionForm):
@@ -160,6 +168,8 @@ class ResolveForm(ActionForm):
     resolve_linked = forms.BooleanField(
         label=_("Also resolve every open linked enterprise issue"), required=False, initial=True
     )
+    # The enterprise judges the resolution: it is shown to it unless kept internal.
+    public = public_field(initial=True)
 
     def setup(self):
         # The linked issues are other departments': only a coordinator resolves them all.
@@ -171,63 +181,77 @@ class ResolveForm(ActionForm):
             **self.versioned(),
             resolution=self.cleaned_data["resolution"],
             resolve_linked=self.cleaned_data.get("resolve_linked", False),
+            public=self.cleaned_data["public"],
         )
 
 
-class FeedbackFields(ActionForm):
-    contacted_on = forms.DateField(label=_("Enterprise contacted on"), widget=DateInput)
-    reply_satisfaction = forms.ChoiceField(label=_("Reply satisfaction"), choices=SATISFACTION_CHOICES)
-    solution_satisfaction = forms.ChoiceField(label=_("Solution satisfaction"), choices=SATISFACTION_CHOICES)
-    note = forms.CharField(label=_("Note"), widget=textarea(2), required=False)
+class FeedbackForm(ActionForm):
+    """One answer of the enterprise (a feedback round). Unsatisfied sends the issue back to
+    its department at once, with the enterprise's words; accepted may close it at once."""
 
-
-class FeedbackForm(FeedbackFields):
     action = Action.FEEDBACK
-
-    def perform(self):
-        d = self.cleaned_data
-        return workflow.record_feedback(
-            **self.versioned(),
-            contacted_on=d["contacted_on"],
-            reply_satisfaction=d["reply_satisfaction"],
-            solution_satisfaction=d["solution_satisfaction"],
-            note=d["note"],
-        )
-
-
-class ConfirmForm(FeedbackFields):
-    """Close after confirmation; the feedback may be given here or recorded before."""
-
-    action = Action.CONFIRM
+    contacted_on = forms.DateField(label=_("Answered on"), widget=DateInput)
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[c for c in Channel.choices if c[0] != Channel.ONLINE], initial=Channel.PHONE
+    )
+    contact_name = forms.CharField(label=_("Enterprise contact"), max_length=50, required=False)
+    reply_satisfaction = forms.ChoiceField(
+        label=_("Reply satisfaction"), choices=Satisfaction.choices, widget=forms.RadioSelect
+    )
+    solution_satisfaction = forms.ChoiceField(
+        label=_("Solution satisfaction"), choices=Satisfaction.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("The enterprise's words"),
+        help_text=_("Required when unsatisfied: it goes back to the department as the reason."),
+        widget=textarea(2),
+        max_length=5000,
+        required=False,
+    )
+    close = forms.BooleanField(label=_("Close the issue if the enterprise accepts the solution"), required=False)
 
     def setup(self):
-        has_feedback = bool(self.issue.solution_satisfaction)
-        for name in ("contacted_on", "reply_satisfaction", "solution_satisfaction"):
-            self.fields[name].required = not has_feedback
-        if has_feedback and not self.is_bound:
-            self.initial.update(
-                contacted_on=self.issue.contacted_on,
-                reply_satisfaction=self.issue.reply_satisfaction,
-                solution_satisfaction=self.issue.solution_satisfaction,
-            )
+        if self.issue.status != Status.RESOLVED or not can(self.user, Action.CONFIRM, self.issue):
+            del self.fields["close"]
 
     def perform(self):
         d = self.cleaned_data
-        unchanged = (
-            d["contacted_on"] == self.issue.contacted_on
-            and d["reply_satisfaction"] == self.issue.reply_satisfaction
-            and d["solution_satisfaction"] == self.issue.solution_satisfaction
+        return workflow.record_round(
+            **self.versioned(),
+            contacted_on=d["contacted_on"],
+            channel=d["channel"],
+            contact_name=d["contact_name"],
+            reply_satisfaction=d["reply_satisfaction"],
+            solution_satisfaction=d["solution_satisfaction"],
+            comment=d["comment"],
+            close=d.get("close", False),
         )
-        feedback = (
-            {}
-            if unchanged
-            else {
-                "contacted_on": d["contacted_on"],
-                "reply_satisfaction": d["reply_satisfaction"],
-                "solution_satisfaction": d["solution_satisfaction"],
-            }
-        )
-        return workflow.confirm(**self.versioned(), note=d["note"], **feedback)
+
+
+class ConfirmForm(ActionForm):
+    """Close after the enterprise accepted the resolution (its latest feedback round)."""
+
+    action = Action.CONFIRM
+    note = forms.CharField(label=_("Note"), widget=textarea(2), required=False)
+
+    def perform(self):
+        return workflow.confirm(**self.versioned(), note=self.cleaned_data["note"])
+
+
+class CloseUnconfirmedForm(ActionForm):
+    action = Action.CLOSE_UNCONFIRMED
+    outcome = forms.ChoiceField(
+        label=_("Why the enterprise cannot answer"),
+        choices=[(o.value, o.label) for o in UNCONFIRMED_OUTCOMES],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Attempts made and justification"), widget=textarea(2), max_length=5000
+    )
+
+    def perform(self):
+        d = self.cleaned_data
+        return workflow.close_unconfirmed(**self.versioned(), outcome=d["outcome"], reason=d["reason"])
 
 
 class CloseForm(ActionForm):
@@ -431,6 +455,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         ResolveForm,
         FeedbackForm,
         ConfirmForm,
+        CloseUnconfirmedForm,
         CloseForm,
         ReopenForm,
         ChangeDeadlineForm,
@@ -453,9 +478,9 @@ PANEL_ORDER = [
     Action.PROGRESS,
     Action.START,
     Action.RESOLVE,
+    Action.FEEDBACK,
     Action.CONFIRM,
     Action.ASSIGN,
-    Action.FEEDBACK,
     Action.CO_REPORT,
     Action.ADD_MILESTONE,
     Action.REQUEST_EXTENSION,
@@ -464,6 +489,7 @@ PANEL_ORDER = [
     Action.CHANGE_OWNER,
     Action.ADD_CO_DEPARTMENT,
     Action.REOPEN,
+    Action.CLOSE_UNCONFIRMED,
     Action.CLOSE,
     Action.MERGE,
     Action.EDIT,

@@ -4,13 +4,12 @@ The life cycle rules (which status may follow which, who may move it) live in
 `issues.workflow`; this module holds the facts and the constraints the database can say.
 """
 
-import functools
 from datetime import date
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
-from django.urls import get_script_prefix, reverse
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -51,17 +50,33 @@ class Priority(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    """How a closed issue ended; the resolution rate counts RESOLVED among all closed."""
+    """How a closed issue ended; the resolution rate counts the resolved ones among all closed."""
 
     RESOLVED = "resolved", _("Resolved")
+    # Resolved, but closed without the enterprise's answer: a coordinator's documented exception.
+    UNREACHABLE = "unreachable", _("Resolved; the enterprise could not be reached")
+    ENTERPRISE_CLOSED = "enterprise_closed", _("Resolved; the enterprise has closed down")
     DUPLICATE = "duplicate", _("Duplicate")
     NOT_ACTIONABLE = "not_actionable", _("Not actionable")
+
+
+RESOLVED_OUTCOMES = (Outcome.RESOLVED, Outcome.UNREACHABLE, Outcome.ENTERPRISE_CLOSED)
+UNCONFIRMED_OUTCOMES = (Outcome.UNREACHABLE, Outcome.ENTERPRISE_CLOSED)
 
 
 class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("Satisfied")
     BASICALLY_SATISFIED = "basically", _("Basically satisfied")
     UNSATISFIED = "unsatisfied", _("Unsatisfied")
+
+
+class Channel(models.TextChoices):
+    """How the enterprise's answer in a feedback round (回访) was obtained."""
+
+    PHONE = "phone", _("Phone")
+    ON_SITE = "on_site", _("On site")
+    ONLINE = "online", _("The enterprise itself, online")
+    OTHER = "other", _("Other")
 
 
 class Colour(models.TextChoices):
@@ -73,45 +88,44 @@ class Colour(models.TextChoices):
     RED = "red", _("Overdue")
 
 
-def choice_label(choices: type[models.TextChoices], value: str) -> str:
-    """The label of `value` in the active language, or `value` itself when it is not a
-    choice (as Django's get_FOO_display)."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
 def colour_label(colour: str) -> str:
     """The colour's name for a spreadsheet cell ("" when on track)."""
     return str(Colour(colour).label) if colour else ""
 
 
-def colour_conditions(today: date) -> dict[str, Q]:
-    """The rows of each supervision colour on `today`, as plain column conditions: the ONE
-    definition every list, count, figure, weekly list and reminder uses.
+# The thresholds, used by the stored dates (`Issue.compute_supervision_dates`) and by every
+# text that states them.
+DUE_SOON_WORKDAYS = 3
+STALLED_AFTER_WORKDAYS = 10
+RESPONSE_WORKDAYS = 2  # an issue is triaged within 2 working days of being raised
 
-    red: being handled (assigned / in progress) and past its deadline;
-    yellow: not red, a milestone late or no progress for 10 working days (stalled_from);
-    blue: not red or yellow, deadline within 3 working days (due_soon_from);
-    on_track: active and none of these. `due_soon` is the deadline rule alone (it
-    includes yellow issues), as `Issue.objects.due_soon()` and the "due soon" figure count.
+
+def colour_conditions(today: date) -> dict[str, Q]:
+    """The supervision colours (三色督办) on `today`, in precedence order, each excluding the
+    ones before it: THE definition that lists, counts, figures, the weekly list and reminders
+    all use (the colour annotation, its rank and every filter derive from it).
+
+    red: overdue — being handled and past its deadline, or never triaged and past its
+         2-working-day triage limit (交办超时);
+    yellow: behind schedule — a milestone late, or no progress for 10 working days;
+    blue: due soon — the deadline within 3 working days.
+    Working days are known in Python: the dates an issue turns blue or yellow are stored
+    when it changes (`due_soon_from`, `stalled_from`), so here it is plain date comparison.
     """
     active = Q(status__in=ACTIVE_STATUSES)
+    untriaged_late = Q(status=Status.NEW, triaged_at__isnull=True, respond_by__lt=today)
     current = active & Q(deadline__gte=today)  # active issues always have a deadline
-    stalled, due_soon = Q(stalled_from__lte=today), Q(due_soon_from__lte=today)
+    stalled = Q(stalled_from__lte=today)
     return {
-        Colour.RED: active & Q(deadline__lt=today),
+        Colour.RED: (active & Q(deadline__lt=today)) | untriaged_late,
         Colour.YELLOW: current & stalled,
-        Colour.BLUE: current & due_soon & ~stalled,
-        "on_track": current & ~stalled & ~due_soon,
-        "due_soon": current & due_soon,
-        "inactive": ~active,
+        Colour.BLUE: current & ~stalled & Q(due_soon_from__lte=today),
     }
 
 
-DUE_SOON_WORKDAYS = 3
-STALLED_AFTER_WORKDAYS = 10
+def due_soon_condition(today: date) -> Q:
+    """Due within 3 working days and not overdue (yellow ones included): the "due soon" figure."""
+    return Q(status__in=ACTIVE_STATUSES, deadline__gte=today, due_soon_from__lte=today)
 
 
 class Department(models.Model):
@@ -153,7 +167,12 @@ class Category(models.Model):
 
 class IssueQuerySet(models.QuerySet):
     def open(self):
+        """Not closed: new, assigned, in progress, or resolved awaiting the enterprise."""
         return self.filter(status__in=OPEN_STATUSES)
+
+    def enterprise_issues(self):
+        """Issues of one enterprise each; common issues (共性问题) are their containers."""
+        return self.filter(scope=Scope.INDIVIDUAL)
 
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -163,54 +182,79 @@ class IssueQuerySet(models.QuerySet):
         return self.filter(colour_conditions(today or timezone.localdate())[Colour.RED])
 
     def due_soon(self, today: date | None = None):
-        """Active, not overdue, within 3 working days of the deadline (includes yellow ones)."""
-        return self.filter(colour_conditions(today or timezone.localdate())["due_soon"])
-
-    def behind_schedule(self, today: date | None = None):
-        """Yellow: see `colour_conditions`."""
-        return self.filter(colour_conditions(today or timezone.localdate())[Colour.YELLOW])
+        return self.filter(due_soon_condition(today or timezone.localdate()))
 
     def with_colour(self, today: date | None = None):
-        """Annotate `colour` (red > yellow > blue > on track) from the stored dates.
-
-        Working days are known in Python, so the dates on which an issue turns blue or
-        yellow are computed and stored when it changes; here it is plain date comparison.
-        """
-        today = today or timezone.localdate()
+        """Annotate `colour` and its sortable `colour_rank` (red 0, yellow 1, blue 2, none 3)."""
+        conditions = colour_conditions(today or timezone.localdate())
         return self.annotate(
             colour=Case(
-                When(~Q(status__in=ACTIVE_STATUSES), then=Value(Colour.NONE)),
-                When(deadline__lt=today, then=Value(Colour.RED)),
-                When(stalled_from__lte=today, then=Value(Colour.YELLOW)),
-                When(due_soon_from__lte=today, then=Value(Colour.BLUE)),
+                *[When(q, then=Value(colour)) for colour, q in conditions.items()],
                 default=Value(Colour.NONE),
                 output_field=models.CharField(max_length=10),
-            )
+            ),
+            colour_rank=Case(
+                *[When(q, then=Value(rank)) for rank, q in enumerate(conditions.values())],
+                default=Value(len(conditions)),
+                output_field=models.IntegerField(),
+            ),
         )
 
     def with_colour_filter(self, colour: str, today: date | None = None):
         conditions = colour_conditions(today or timezone.localdate())
         return self.filter(conditions[colour]) if colour in conditions else self
 
+    def now_counts(self, today: date | None = None, by: str = "") -> dict:
+        """The "now" figures of these issues, in ONE query: THE definitions that home, the
+        lists, the dashboard and the weekly list show. Open: enterprise issues not closed
+        (a common issue is the container of its enterprises' issues: `common_open` counts
+        those apart); overdue is red; `untriaged`: new and never triaged. With `by` (a field
+        path), {value: figures} per value."""
+        today = today or timezone.localdate()
+        colours = colour_conditions(today)
+        conditions = {
+            "open": Q(),
+            "overdue": colours[Colour.RED],
+            "due_soon": due_soon_condition(today),
+            "yellow": colours[Colour.YELLOW],
+            "blue": colours[Colour.BLUE],
+            "untriaged": Q(status=Status.NEW, triaged_at__isnull=True),
+        }
+        aggregates = {name: models.Count("pk", filter=q) for name, q in conditions.items()}
+        rows = self.enterprise_issues().open()
+        if not by:
+            return rows.aggregate(**aggregates)
+        return {row.pop(by): row for row in rows.values(by).annotate(**aggregates).order_by()}
+
+    def common_open(self) -> int:
+        return self.filter(scope=Scope.COMMON).open().count()
+
+    def list_rows(self, today: date | None = None):
+        """Issues as the lists and cards show them: colour, and the names of their
+        enterprise, lead department and owner in the same query."""
+        return self.with_colour(today).select_related("enterprise", "lead_department", "owner")
+
+    def for_spreadsheet(self, today: date | None = None):
+        """Issues as every spreadsheet writes them (`issues.spreadsheet.issue_columns`):
+        colour, names, and the latest note of the record."""
+        latest = IssueEvent.objects.filter(issue=OuterRef("pk")).exclude(note="").order_by("-at", "-id")
+        return (
+            self.with_colour(today)
+            .select_related("enterprise", "enterprise__district", "category", "lead_department", "owner")
+            .annotate(
+                latest_note=Subquery(latest.values("note")[:1]),
+                latest_note_at=Subquery(latest.values("at")[:1]),
+            )
+        )
+
+    def items(self, today: date | None = None):
+        """Issues as the enterprise and visit pages list them (with category, department)."""
+        return self.with_colour(today).select_related("category", "lead_department")
+
     def visible_to(self, user):
         from .permissions import visible_issues
 
         return visible_issues(user, self)
-
-
-@functools.lru_cache(maxsize=16)
-def _detail_url_parts(url_name: str, script_prefix: str) -> tuple[str, str]:
-    """A detail page's URL around its id, resolved once: lists link 50 or more objects a
-    page (a reverse() each cost more than the rest of the link)."""
-    marker = 987654321
-    prefix, suffix = reverse(url_name, args=[marker]).split(str(marker))
-    return prefix, suffix
-
-
-def detail_url(url_name: str, pk: int) -> str:
-    """reverse(url_name, args=[pk]) for a URL with the id as its one argument."""
-    prefix, suffix = _detail_url_parts(url_name, get_script_prefix())
-    return f"{prefix}{pk}{suffix}"
 
 
 class Issue(models.Model):
@@ -291,15 +335,6 @@ class Issue(models.Model):
     close_reason = models.TextField(_("reason for closing"), blank=True)
     solved_on_site = models.BooleanField(_("solved on the spot"), default=False)
 
-    # The enterprise's follow-up (回访): raw facts, so any official rate can be computed.
-    contacted_on = models.DateField(_("enterprise contacted on"), null=True, blank=True)
-    reply_satisfaction = models.CharField(
-        _("reply satisfaction"), max_length=12, choices=Satisfaction.choices, blank=True
-    )
-    solution_satisfaction = models.CharField(
-        _("solution satisfaction"), max_length=12, choices=Satisfaction.choices, blank=True
-    )
-
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -316,6 +351,9 @@ class Issue(models.Model):
     last_progress_on = models.DateField(_("last progress on"), null=True, blank=True)
 
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    # The first triage decision (assigned, merged into a common issue, or closed at triage):
+    # written once, never reset, so the response rate of a closed period never changes.
+    triaged_at = models.DateTimeField(_("triaged at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -332,53 +370,20 @@ class Issue(models.Model):
         verbose_name_plural = _("issues")
         indexes = [
             models.Index(fields=["status", "deadline"]),
-            # A department's lists and counts; each colour's count from the index alone.
-            models.Index(
-                fields=["lead_department", "status", "deadline"],
-                include=["stalled_from", "due_soon_from"],
-                name="issue_department_colour",
-            ),
+            models.Index(fields=["lead_department", "status", "deadline"], name="issue_department_status"),
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["enterprise", "status"]),
             models.Index(fields=["category", "status"]),
             models.Index(fields=["raised_on"]),
             models.Index(fields=["deadline"]),
-            models.Index(fields=["due_soon_from"]),
-            models.Index(fields=["stalled_from"]),
             # The default order of lists and the admin changelist.
             models.Index(fields=["-raised_on", "-id"], name="issue_raised_order"),
-            # Period figures select by the day something happened.
-            models.Index(fields=["resolved_at"], name="issue_resolved_at"),
-            models.Index(fields=["closed_at"], name="issue_closed_at"),
-            models.Index(fields=["assigned_at"], name="issue_assigned_at"),
-            models.Index(fields=["contacted_on"], name="issue_contacted_on"),
-            # Supervision works on the ~10 % of issues being handled: their deadline order,
-            # and each colour's count read from this index alone (the colour columns carried).
+            # The "now" figures and the supervision colours read only the open issues (a
+            # tenth of all).
             models.Index(
-                fields=["deadline", "id"],
-                include=["stalled_from", "due_soon_from"],
-                condition=Q(status__in=["assigned", "in_progress"]),
-                name="issue_active_colour",
-            ),
-            # The dashboard's live figures (open, overdue, due soon, colours, responses not
-            # yet due) per department / category / enterprise, read from this index alone.
-            models.Index(
-                fields=[
-                    "lead_department",
-                    "category",
-                    "enterprise",
-                    "status",
-                    "deadline",
-                    "due_soon_from",
-                    "stalled_from",
-                    "respond_by",
-                    "raised_on",
-                    "assigned_at",
-                    "closed_at",
-                    "id",
-                ],
-                condition=Q(status__in=["new", "assigned", "in_progress", "resolved"], scope="individual"),
-                name="issue_open_figures",
+                fields=["status", "deadline", "id"],
+                condition=Q(status__in=["new", "assigned", "in_progress", "resolved"]),
+                name="issue_open_colour",
             ),
         ]
         constraints = [
@@ -388,11 +393,6 @@ class Issue(models.Model):
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="issue_priority_valid"),
             models.CheckConstraint(
                 condition=Q(outcome__in=[*Outcome.values, ""]), name="issue_outcome_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(reply_satisfaction__in=[*Satisfaction.values, ""])
-                & Q(solution_satisfaction__in=[*Satisfaction.values, ""]),
-                name="issue_satisfaction_valid",
             ),
             # An individual issue belongs to one enterprise; a common one to none, and it
             # links to no other common issue.
@@ -435,11 +435,12 @@ class Issue(models.Model):
                 name="issue_closed_has_outcome",
             ),
             models.CheckConstraint(
-                condition=~Q(outcome=Outcome.RESOLVED) | ~Q(resolution=""),
+                condition=~Q(outcome__in=RESOLVED_OUTCOMES) | ~Q(resolution=""),
                 name="issue_resolved_outcome_has_resolution",
             ),
+            # Closing without resolving, or without the enterprise's answer, is explained.
             models.CheckConstraint(
-                condition=~Q(outcome__in=[Outcome.DUPLICATE, Outcome.NOT_ACTIONABLE]) | ~Q(close_reason=""),
+                condition=Q(outcome__in=["", Outcome.RESOLVED]) | ~Q(close_reason=""),
                 name="issue_closed_unresolved_has_reason",
             ),
             models.CheckConstraint(
@@ -453,30 +454,9 @@ class Issue(models.Model):
         return f"#{self.pk} {self.title}"
 
     def get_absolute_url(self) -> str:
-        return detail_url("issues:detail", self.pk)
-
-    # Django's get_FOO_display builds a dict of the field's choices on every call (33 µs);
-    # lists, exports and the admin call these once per row. The same label from the enum.
-    def get_status_display(self) -> str:
-        return choice_label(Status, self.status)
-
-    def get_priority_display(self) -> str:
-        return choice_label(Priority, self.priority)
-
-    def get_source_display(self) -> str:
-        return choice_label(Source, self.source)
-
-    def get_scope_display(self) -> str:
-        return choice_label(Scope, self.scope)
-
-    def get_outcome_display(self) -> str:
-        return choice_label(Outcome, self.outcome)
+        return reverse("issues:detail", args=[self.pk])
 
     # -- derived facts about one issue ----------------------------------------------------
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
@@ -485,35 +465,27 @@ class Issue(models.Model):
     def deadline_extended(self) -> bool:
         return bool(self.deadline and self.original_deadline and self.deadline > self.original_deadline)
 
-    def colour_on(self, today: date | None = None) -> str:
-        """The supervision colour on a day: the Python twin of `IssueQuerySet.with_colour`."""
-        if not self.is_active or self.deadline is None:
-            return Colour.NONE
-        today = today or timezone.localdate()
-        if self.deadline < today:
-            return Colour.RED
-        if self.stalled_from and self.stalled_from <= today:
-            return Colour.YELLOW
-        if self.due_soon_from and self.due_soon_from <= today:
-            return Colour.BLUE
-        return Colour.NONE
-
     @property
     def colour(self) -> str:
-        # Lists annotate `colour` in SQL (with_colour); this covers a single loaded issue.
-        if "colour" in self.__dict__:
-            return self.__dict__["colour"]
-        return self.colour_on()
+        """The supervision colour, from `IssueQuerySet.with_colour` (every page loads issues
+        through it: there is no second definition in Python)."""
+        return self.__dict__.get("colour", Colour.NONE)
 
     @colour.setter
     def colour(self, value: str) -> None:
         self.__dict__["colour"] = value
 
+    @property
+    def colour_label(self) -> str:
+        return colour_label(self.colour)
+
     def days_overdue(self, today: date | None = None) -> int:
+        """Days past the deadline (or past the triage limit, for an untriaged issue)."""
         today = today or timezone.localdate()
-        if not self.is_active or not self.deadline or self.deadline >= today:
+        if self.colour != Colour.RED:
             return 0
-        return (today - self.deadline).days
+        limit = self.deadline if self.is_active else self.respond_by
+        return max((today - limit).days, 0) if limit else 0
 
     def compute_supervision_dates(self, next_milestone_due: date | None) -> None:
         """Store the dates this issue turns blue and yellow (working days, in Python).
@@ -586,9 +558,33 @@ class RequestStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")
     REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class ExtensionRequest(models.Model):
+class Decision(models.Model):
+    """A department's request that a coordinator decides (approve or refuse); withdrawn when
+    the issue is resolved first. One pending request of a kind per issue."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    reason = models.TextField(_("reason"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ExtensionRequest(Decision):
     """A department asks for a later deadline, before the current one passes."""
 
     issue = models.ForeignKey(
@@ -600,20 +596,6 @@ class ExtensionRequest(models.Model):
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     current_deadline = models.DateField(_("current deadline"))
     requested_deadline = models.DateField(_("requested deadline"))
-    reason = models.TextField(_("reason"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -636,7 +618,7 @@ class ExtensionRequest(models.Model):
         return f"{self.issue_id}: {self.current_deadline} → {self.requested_deadline}"
 
 
-class Objection(models.Model):
+class Objection(Decision):
     """A department says an issue was assigned to the wrong unit (within one working day)."""
 
     issue = models.ForeignKey(
@@ -649,7 +631,6 @@ class Objection(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("raised by")
     )
     raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
-    reason = models.TextField(_("reason"))
     suggested_department = models.ForeignKey(
         Department,
         on_delete=models.PROTECT,
@@ -658,19 +639,6 @@ class Objection(models.Model):
         related_name="+",
         verbose_name=_("suggested department"),
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
 
     class Meta:
         ordering = ["-raised_at"]
@@ -696,7 +664,9 @@ class EventKind(models.TextChoices):
     PROGRESS = "progress", _("Progress posted")
     RESOLVED = "resolved", _("Reported resolved")
     FEEDBACK = "feedback", _("Enterprise feedback recorded")
+    SENT_BACK = "sent_back", _("Sent back by the enterprise (重办)")
     CONFIRMED = "confirmed", _("Closed after confirmation")
+    CLOSED_UNCONFIRMED = "closed_unconfirmed", _("Closed without the enterprise's confirmation")
     CLOSED = "closed", _("Closed without resolving")
     REOPENED = "reopened", _("Reopened")
     DEADLINE_CHANGED = "deadline", _("Deadline changed")
@@ -717,17 +687,75 @@ class EventKind(models.TextChoices):
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionError("IssueEvent is append-only: events are never updated.")
+        raise PermissionError(f"{self.model.__name__} is append-only: its rows are never updated.")
 
     def delete(self):
-        raise PermissionError("IssueEvent is append-only: events are never deleted.")
+        raise PermissionError(f"{self.model.__name__} is append-only: its rows are never deleted.")
 
 
-class IssueEvent(models.Model):
+class AppendOnly(models.Model):
+    """History: written once, never edited, never deleted. Database triggers (migrations
+    0003 and 0011) refuse UPDATE, DELETE and TRUNCATE as well, so not even raw SQL can
+    rewrite it."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError(f"{type(self).__name__} is append-only: its rows are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{type(self).__name__} is append-only: its rows are never deleted.")
+
+
+class FigureSnapshot(models.Model):
+    """Where a history row counts on the dashboard: the issue's lead department, category and
+    its enterprise's district and sector AT THAT MOMENT. Figures of a past period read these,
+    never the issue as it is today, so a later reassignment or edit rewrites no report."""
+
+    lead_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lead department then"),
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("category then")
+    )
+    district = models.ForeignKey(
+        "enterprises.District",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district then"),
+    )
+    sector = models.CharField(_("sector then"), max_length=20, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def snapshot(self, issue: "Issue") -> None:
+        self.lead_department_id = issue.lead_department_id
+        self.category_id = issue.category_id
+        enterprise = issue.enterprise
+        self.district_id = enterprise.district_id if enterprise else None
+        self.sector = enterprise.sector if enterprise else ""
+
+
+class IssueEvent(AppendOnly, FigureSnapshot):
     """The whole-process record (全过程跟踪) of an issue. Never edited, never deleted.
 
-    Database triggers (migration 0003) refuse UPDATE and DELETE as well, so not even
-    raw SQL can rewrite history.
+    Besides what a reader of the timeline sees (who, when, status from/to, note), each event
+    carries the typed facts the dashboard counts (`dashboard.figures`): the day it counts on,
+    where it counts (`FigureSnapshot`) and, for a triage or a resolution, whether it was done
+    by its due date. Written once by `issues.history`, so a reopen rewrites nothing.
     """
 
     issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="events", verbose_name=_("issue"))
@@ -762,8 +790,18 @@ class IssueEvent(models.Model):
         verbose_name=_("owner"),
     )
     note = models.TextField(_("note"), blank=True)
+    # Shown to the enterprise (its pages and feedback links); staff choose, internal by default.
+    public = models.BooleanField(_("visible to the enterprise"), default=False)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    # -- facts the figures count --
+    day = models.DateField(_("day counted"))
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices, default=Scope.INDIVIDUAL)
+    on_the_spot = models.BooleanField(_("settled on the spot"), default=False)
+    triage = models.BooleanField(_("first triage"), default=False)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    in_time = models.BooleanField(_("by the due date"), null=True, blank=True)
+    in_time_original = models.BooleanField(_("by the original deadline"), null=True, blank=True)
+    days = models.PositiveIntegerField(_("days since raised"), null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -771,22 +809,122 @@ class IssueEvent(models.Model):
         verbose_name_plural = _("issue events")
         indexes = [
             models.Index(fields=["issue", "at"]),
-            models.Index(fields=["kind", "at"]),
+            models.Index(fields=["kind", "day"]),
+            models.Index(fields=["day"], name="issueevent_day"),
+            models.Index(fields=["due_on"], condition=Q(triage=True), name="issueevent_triage_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="event_kind_valid"),
+            models.CheckConstraint(condition=Q(scope__in=Scope.values), name="event_scope_valid"),
+            models.CheckConstraint(
+                condition=~Q(triage=True) | (Q(due_on__isnull=False) & Q(in_time__isnull=False)),
+                name="event_triage_judged",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EventKind.RESOLVED)
+                | Q(on_the_spot=True)
+                | (Q(due_on__isnull=False) & Q(in_time__isnull=False) & Q(days__isnull=False)),
+                name="event_resolution_judged",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
+
+class FeedbackRound(AppendOnly, FigureSnapshot):
+    """One answer of the enterprise about a resolution (回访记录): never edited, never deleted.
+
+    A later round never erases an earlier one: satisfaction is counted over the rounds of a
+    period. An unsatisfied solution sends the issue back to its department (重办) in the same
+    step (`sent_back`); the round stays and counts.
+    """
+
+    issue = models.ForeignKey(
+        Issue, on_delete=models.PROTECT, related_name="feedback_rounds", verbose_name=_("issue")
+    )
+    number = models.PositiveSmallIntegerField(_("round"))
+    contacted_on = models.DateField(_("answered on"))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    contact_name = models.CharField(_("enterprise contact"), max_length=50, blank=True)
+    reply_satisfaction = models.CharField(
+        _("reply satisfaction"), max_length=12, choices=Satisfaction.choices
+    )
+    solution_satisfaction = models.CharField(
+        _("solution satisfaction"), max_length=12, choices=Satisfaction.choices
+    )
+    comment = models.TextField(_("the enterprise's words"), blank=True)
+    sent_back = models.BooleanField(_("sent back"), default=False)
+
+    class Meta:
+        ordering = ["issue", "number"]
+        verbose_name = _("feedback round")
+        verbose_name_plural = _("feedback rounds")
+        indexes = [models.Index(fields=["contacted_on"], name="feedbackround_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "number"], name="feedbackround_unique_number"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="feedbackround_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(reply_satisfaction__in=Satisfaction.values)
+                & Q(solution_satisfaction__in=Satisfaction.values),
+                name="feedbackround_satisfaction_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(sent_back=True) | Q(solution_satisfaction=Satisfaction.UNSATISFIED),
+                name="feedbackround_sent_back_unsatisfied",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.issue_id} · {self.number}"
+
+    @property
+    def accepted(self) -> bool:
+        """The enterprise accepts the solution: satisfied or basically satisfied."""
+        return self.solution_satisfaction != Satisfaction.UNSATISFIED
+
+
+class OfficialDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Official holiday")
+    WORKDAY = "workday", _("Make-up working day (调休)")
+
+
+class OfficialDay(models.Model):
+    """The official calendar as published by the State Council, entered by administrators:
+    overrides the calendar library (which knows no year it was not released for)."""
+
+    day = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=OfficialDayKind.choices)
+    name = models.CharField(_("name"), max_length=30, blank=True, help_text=_("e.g. 元旦, 春节"))
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("official calendar day")
+        verbose_name_plural = _("official calendar")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=OfficialDayKind.values), name="officialday_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.get_kind_display()} {self.name}".strip()
+
     def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError("IssueEvent is append-only: events are never updated.")
         super().save(*args, **kwargs)
+        workdays.reset()
 
     def delete(self, *args, **kwargs):
-        raise PermissionError("IssueEvent is append-only: events are never deleted.")
+        result = super().delete(*args, **kwargs)
+        workdays.reset()
+        return result
 
 
 class ReminderSent(models.Model):
@@ -810,93 +948,3 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.kind} {self.sent_on}"
-
-
-class FigureCounts(models.Model):
-    """The counters of the dashboard's period figures for one group (see
-    `issues.figure_rollup`): what happened to enterprise issues (scope individual) of one
-    department / category / district / sector, or of all of them (dimension "all", key "")."""
-
-    DIMENSIONS = ("all", "department", "category", "district", "sector")
-
-    dimension = models.CharField(_("dimension"), max_length=12)
-    key = models.CharField(_("key"), max_length=30, blank=True)
-    # By raised_on.
-    raised = models.IntegerField(default=0)
-    solved_on_site = models.IntegerField(default=0)
-    responded_in_time = models.IntegerField(default=0)
-    responded_late = models.IntegerField(default=0)
-    # By the Asia/Shanghai date of assigned_at.
-    assigned = models.IntegerField(default=0)
-    # By the Asia/Shanghai date of resolved_at.
-    resolved = models.IntegerField(default=0)
-    resolved_judged = models.IntegerField(default=0)
-    resolved_on_time = models.IntegerField(default=0)
-    resolve_days_sum = models.IntegerField(default=0)
-    # By the Asia/Shanghai date of closed_at.
-    closed = models.IntegerField(default=0)
-    closed_resolved = models.IntegerField(default=0)
-    # By contacted_on.
-    contacted = models.IntegerField(default=0)
-    reply_with = models.IntegerField(default=0)
-    reply_satisfied = models.IntegerField(default=0)
-    reply_basically = models.IntegerField(default=0)
-    solution_with = models.IntegerField(default=0)
-    solution_satisfied = models.IntegerField(default=0)
-    solution_basically = models.IntegerField(default=0)
-
-    class Meta:
-        abstract = True
-
-
-class IssueDayFigure(FigureCounts):
-    """Per-day totals behind the dashboard's period figures (see `issues.figure_rollup`).
-
-    One row per (dimension, key, day): what happened that day. Maintained by database
-    triggers on the issue and enterprise tables in the same transaction as every write,
-    whatever sends it (workflow, admin, bulk seed, raw SQL); `manage.py rebuild_figures
-    --check` verifies it from the issues themselves. Never edited by hand.
-    """
-
-    day = models.DateField(_("day"))
-
-    class Meta:
-        verbose_name = _("issue day figure")
-        verbose_name_plural = _("issue day figures")
-        indexes = [models.Index(fields=["dimension", "day"], name="issuedayfigure_period")]
-        constraints = [
-            # (dimension, key, day): one group's days are adjacent; a period of one
-            # dimension reads the (dimension, day) index.
-            models.UniqueConstraint(fields=["dimension", "key", "day"], name="issuedayfigure_unique"),
-            models.CheckConstraint(
-                condition=Q(dimension__in=list(FigureCounts.DIMENSIONS)),
-                name="issuedayfigure_dimension_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.dimension} {self.key}"
-
-
-class IssueMonthFigure(FigureCounts):
-    """The day rows summed per calendar month (`month`: its first day), for the periods that
-    are whole months (month, quarter, year): a year of one department is 12 rows, not 365.
-    Written by the same database triggers as the day rows, right after them; checked
-    against them by `manage.py rebuild_figures --check`. Never edited by hand."""
-
-    month = models.DateField(_("month"))
-
-    class Meta:
-        verbose_name = _("issue month figure")
-        verbose_name_plural = _("issue month figures")
-        indexes = [models.Index(fields=["dimension", "month"], name="issuemonthfigure_period")]
-        constraints = [
-            models.UniqueConstraint(fields=["dimension", "key", "month"], name="issuemonthfigure_unique"),
-            models.CheckConstraint(
-                condition=Q(dimension__in=list(FigureCounts.DIMENSIONS)),
-                name="issuemonthfigure_dimension_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.dimension} {self.key}"

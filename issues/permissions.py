@@ -21,6 +21,7 @@ class Action(TextChoices):
     RESOLVE = "resolve", _("Report resolved")
     FEEDBACK = "feedback", _("Record enterprise feedback")
     CONFIRM = "confirm", _("Confirm and close")
+    CLOSE_UNCONFIRMED = "close_unconfirmed", _("Close without the enterprise's answer")
     CLOSE = "close", _("Close without resolving")
     REOPEN = "reopen", _("Reopen")
     CHANGE_DEADLINE = "change_deadline", _("Change deadline")
@@ -89,8 +90,31 @@ def visible_issues(user, queryset=None):
                 pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
             )
     if Role.OFFICIAL in held:
-        condition |= Q(raised_by=user) | Q(visit__created_by=user)
+        condition |= Q(raised_by=user) | Q(visit__in_subquery=visits_of(user))
     return qs.filter(condition)
+
+
+def visits_of(user):
+    """The visits an official logged or led (their ids, for a subquery)."""
+    from visits.models import Visit
+
+    return Visit.objects.filter(Q(created_by=user) | Q(lead_officials__user=user)).values("pk")
+
+
+def my_issues_condition(user) -> Q:
+    """The issues that are a user's own work ("My work"): owned, led or co-handled by the
+    user's department, raised by the user, or from the user's visits."""
+    from .models import CoDepartment
+
+    depts = department_ids(user)
+    condition = Q(owner=user)
+    if depts:
+        condition |= Q(lead_department__in=depts) | Q(
+            pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
+        )
+    if Role.OFFICIAL in roles_of(user):
+        condition |= Q(raised_by=user) | Q(visit__in_subquery=visits_of(user))
+    return condition
 
 
 def _is_lead_department_member(user, issue) -> bool:

@@ -102,3 +102,49 @@ def xlsx_response(filename: str, sheets) -> HttpResponse:
     response = HttpResponse(xlsx_bytes(sheets), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition(filename)
     return response
+
+
+# -- an issue as a spreadsheet row: the list export, the admin export and the weekly list -------
+
+
+def person(user) -> str:
+    """A person as colleagues know them: the name, not the login."""
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+def issue_columns() -> list[tuple[str, object]]:
+    """(header, value of an issue) for every issue spreadsheet; headers in the user's
+    language. Issues come from `IssueQuerySet.for_spreadsheet` (colour, names, latest note)."""
+    from django.utils.translation import gettext as _
+
+    def local_date(moment):
+        return timezone.localtime(moment).date() if moment else None
+
+    return [
+        (_("ID"), lambda i: i.pk),
+        (_("Title"), lambda i: i.title),
+        (_("Status"), lambda i: i.get_status_display()),
+        (_("Supervision colour"), lambda i: i.colour_label),
+        (_("Days overdue"), lambda i: i.days_overdue()),
+        (_("Enterprise"), lambda i: i.enterprise.name if i.enterprise else _("Common issue")),
+        (_("Credit code"), lambda i: i.enterprise.credit_code if i.enterprise else ""),
+        (_("District"), lambda i: i.enterprise.district.name if i.enterprise else ""),
+        (_("Category"), lambda i: i.category.name),
+        (_("Source"), lambda i: i.get_source_display()),
+        (_("Priority"), lambda i: i.get_priority_display()),
+        (_("Lead department"), lambda i: i.lead_department.name if i.lead_department else ""),
+        (_("Owner"), lambda i: person(i.owner)),
+        (_("Raised on"), lambda i: i.raised_on),
+        (_("Deadline"), lambda i: i.deadline),
+        (_("Original deadline"), lambda i: i.original_deadline),
+        (_("Latest progress"), lambda i: i.latest_note or ""),
+        (_("Progress date"), lambda i: local_date(i.latest_note_at)),
+        (_("Resolution"), lambda i: i.resolution),
+        (_("Description"), lambda i: i.description),
+    ]
+
+
+def issue_sheet(issues: Iterable) -> tuple[list[str], Iterable[list]]:
+    """(header, rows) of issues as `issue_columns` defines them."""
+    columns = issue_columns()
+    return [str(h) for h, _get in columns], ([get(issue) for _h, get in columns] for issue in issues)

@@ -2,8 +2,8 @@
 the one POST endpoint through which every issue action goes (to `issues.workflow`).
 
 Access: every page reads through `Issue.objects.visible_to(user)` (an issue the user may not
-see is a 404); every action is checked with `permissions.can` (403) before the workflow
-checks it again under a row lock.
+see is a 404); an action is then the workflow's to allow or refuse: it locks the issue,
+checks the user's permission and the version the user saw, all in one transaction.
 """
 
 import time
@@ -12,8 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import Case, Count, F, Prefetch, Q, Value, When, Window
+from django.db.models import F, Prefetch, Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,24 +23,22 @@ from django.views.decorators.http import require_GET, require_POST
 from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
-from . import counting, spreadsheet, workflow
-from .filters import ListFilters, in_part_order, issue_filter
+from . import spreadsheet, workflow
+from .filters import IssueFilter
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
     ACTIVE_STATUSES,
     CoDepartment,
-    Colour,
     ExtensionRequest,
+    FeedbackRound,
     Issue,
     IssueEvent,
     Objection,
     RequestStatus,
     Status,
-    colour_conditions,
-    colour_label,
 )
-from .permissions import Action, can, can_view, department_ids
-from .roles import Role, is_coordinator, roles_of, sees_everything
+from .permissions import Action, can_view, department_ids, my_issues_condition
+from .roles import is_coordinator, sees_everything
 
 PAGE_SIZE = 50
 MY_WORK_LIMIT = 50
@@ -49,66 +46,8 @@ MY_VISITS_LIMIT = 20
 QUEUE_LIMIT = 30
 CHOICE_FILTERS = ("department", "colour", "category", "district", "source", "scope", "sector", "priority")
 DATE_FILTERS = ("deadline_after", "deadline_before", "raised_after", "raised_before")
-
-
-def _count_conditions(today) -> dict[str, Q]:
-    """The supervision figures besides "open" (the QuerySet definitions of the colours)."""
-    colours = colour_conditions(today)
-    return {
-        "overdue": colours[Colour.RED],
-        "due_soon": colours["due_soon"],
-        "behind": colours[Colour.YELLOW],
-        "new": Q(status=Status.NEW),
-    }
-
-
-def _supervision_counts(queryset, today) -> dict:
-    """Open, overdue, due soon, behind schedule and new, for the whole city: independent
-    COUNT subqueries in one query, each planned on its own index (index-only scans, no pass
-    over the rows)."""
-    conditions = _count_conditions(today)
-    return counting.counts(open=queryset, **{k: queryset.filter(q) for k, q in conditions.items()})
-
-
-def _my_issues_condition(user) -> Q:
-    depts = department_ids(user)
-    condition = Q(owner=user)
-    if depts:
-        condition |= Q(lead_department__in=depts) | Q(
-            pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
-        )
-    if Role.OFFICIAL in roles_of(user):
-        condition |= Q(raised_by=user)
-    return condition
-
-
-def _most_urgent(mine, today) -> tuple[dict, list[Issue]]:
-    """The counts of `mine` (open, overdue, due soon, behind schedule, new) and its first
-    MY_WORK_LIMIT issues by supervision colour, as everywhere (red > yellow > blue):
-    overdue, then behind schedule, then due soon (each by deadline), then the rest.
-
-    ONE pass over the user's open issues gives both: the counts are window aggregates over
-    all of them, the top ids their first rows by rank (a person's or a department's open
-    issues are at most a few thousand rows, sorted in memory). Then those rows with their
-    names. Counting and ranking in two queries read the same rows twice (busiest owner:
-    ~2 ms each)."""
-    colours = colour_conditions(today)
-    rank = Case(
-        When(colours[Colour.RED], then=Value(0)),
-        When(colours[Colour.YELLOW], then=Value(1)),
-        When(colours[Colour.BLUE], then=Value(2)),
-        default=Value(3),
-    )
-    order = ("rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
-    figures = {"open": Window(Count("pk"))}
-    figures.update({k: Window(Count("pk", filter=q)) for k, q in _count_conditions(today).items()})
-    top = list(
-        mine.alias(rank=rank).annotate(**figures).order_by(*order).values_list("pk", *figures)[:MY_WORK_LIMIT]
-    )
-    counts = dict(zip(figures, top[0][1:], strict=True)) if top else dict.fromkeys(figures, 0)
-    ids = [row[0] for row in top]
-    rows = {issue.pk: issue for issue in list_rows(today).filter(pk__in=ids)} if ids else {}
-    return counts, [rows[pk] for pk in ids if pk in rows]
+# Red, then yellow, then blue, then the rest; each by deadline, the newest first without one.
+URGENT_FIRST = ("colour_rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
 
 
 @require_GET
@@ -122,187 +61,74 @@ def my_work(request):
         .filter(Q(created_by=user) | Q(pk__in_subquery=visit_ids))
         .select_related("enterprise")
         .prefetch_related("lead_officials")
-        .annotate(is_past=Case(When(visited_on__lt=today, then=Value(1)), default=Value(0)))
-        .order_by("is_past", "visited_on", "id")[:MY_VISITS_LIMIT]
+        .order_by("visited_on", "id")[:MY_VISITS_LIMIT]
     )
-
-    mine = Issue.objects.visible_to(user).open().filter(_my_issues_condition(user))
-    counts, issues = _most_urgent(mine, today)
-    co_reports = []
+    mine = Issue.objects.visible_to(user).open().filter(my_issues_condition(user))
+    issues = list(mine.list_rows(today).order_by(*URGENT_FIRST)[:MY_WORK_LIMIT])
+    context = {
+        "today": today,
+        "visits": visits,
+        "issues": issues,
+        "counts": mine.now_counts(today),
+        "co_reports": [],
+        "has_departments": bool(depts),
+    }
     if depts:
-        co_reports = list(
+        context["co_reports"] = list(
             CoDepartment.objects.filter(
                 department__in=depts, reported_on__isnull=True, issue__status__in=ACTIVE_STATUSES
             )
             .select_related("issue", "department")
             .order_by("report_by", "id")[:QUEUE_LIMIT]
         )
-    context = {
-        "today": today,
-        "visits": visits,
-        "issues": issues,
-        "counts": counts,
-        "co_reports": co_reports,
-        "has_departments": bool(depts),
-    }
     if is_coordinator(user):
-        waiting = Issue.objects.filter(status=Status.NEW)
-        by_respond_by = (F("respond_by").asc(nulls_last=True), "id")
-        objections = list(
-            Objection.objects.filter(status=RequestStatus.PENDING)
-            .select_related("issue", "department", "suggested_department", "raised_by")
-            .order_by("raised_at")[:QUEUE_LIMIT]
-        )
-        context.update(
-            # The 30 ids from the issue table alone, then those rows with their names.
-            new_issues=Issue.objects.filter(
-                pk__in=waiting.order_by(*by_respond_by).values("pk")[:QUEUE_LIMIT]
-            )
-            .select_related("enterprise", "category")
-            .order_by(*by_respond_by),
-            extension_requests=ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
-            .select_related("issue", "issue__lead_department", "requested_by")
-            .order_by("requested_at")[:QUEUE_LIMIT],
-            objections=objections,
-            objection_count=len(objections),
-        )
+        context.update(coordinator_queues(today))
     if sees_everything(user):
-        context["city_counts"] = _supervision_counts(Issue.objects.open(), today)
+        context["city_counts"] = Issue.objects.now_counts(today)
+        context["common_open"] = Issue.objects.common_open()
     # Coordinators and leaders without issues of their own start from the city's figures.
-    context["show_my_counts"] = bool(depts or counts["open"] or "city_counts" not in context)
+    context["show_my_counts"] = bool(depts or context["counts"]["open"] or "city_counts" not in context)
     return render(request, "issues/my_work.html", context)
+
+
+def coordinator_queues(today) -> dict:
+    """What waits for a coordinator: untriaged issues (oldest limit first), resolutions
+    waiting for the enterprise's answer (oldest first, 待确认), extension requests and
+    objections. Each at most QUEUE_LIMIT rows."""
+    untriaged = Issue.objects.filter(status=Status.NEW, triaged_at__isnull=True)
+    awaiting = Issue.objects.filter(status=Status.RESOLVED)
+    objections = list(
+        Objection.objects.filter(status=RequestStatus.PENDING)
+        .select_related("issue", "department", "suggested_department", "raised_by")
+        .order_by("raised_at")[:QUEUE_LIMIT]
+    )
+    return {
+        "new_issues": untriaged.select_related("enterprise", "category").order_by(
+            F("respond_by").asc(nulls_last=True), "id"
+        )[:QUEUE_LIMIT],
+        "awaiting_answer": awaiting.select_related("enterprise", "lead_department").order_by("resolved_at", "id")[
+            :QUEUE_LIMIT
+        ],
+        "awaiting_count": awaiting.count(),
+        "extension_requests": ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
+        .select_related("issue", "issue__lead_department", "requested_by")
+        .order_by("requested_at")[:QUEUE_LIMIT],
+        "objections": objections,
+        "objection_count": len(objections),
+    }
 
 
 # -- list and export ---------------------------------------------------------------------------
 
-LIST_RELATED = ("enterprise", "enterprise__district", "lead_department", "owner", "category")
-# What a list row or card shows (templates/jinja2/issues/_issue_rows.html, _issue_cards.html),
-# and only that: no descriptions (they can be long), no enterprise notes. A column a template
-# reads that is not here costs a query per row, which the query-count tests catch.
-ROW_COLUMNS = (
-    "title",
-    "status",
-    "priority",
-    "deadline",
-    "original_deadline",
-    "enterprise__name",
-    "lead_department__name",
-    "owner__username",
-    "owner__first_name",
-    "owner__last_name",
-)
 
-
-# What an issue item on the enterprise and visit pages shows
-# (templates/jinja2/enterprises/_issue_items.html), and only that.
-ITEM_COLUMNS = (
-    "title",
-    "status",
-    "deadline",
-    "original_deadline",
-    "solved_on_site",
-    "resolution",
-    "category__name",
-    "lead_department__name",
-)
-
-
-def issue_items(queryset):
-    """`queryset` as the enterprise and visit pages list it: colour, category and lead
-    department, and the few columns of `ITEM_COLUMNS`."""
-    return queryset.with_colour().select_related("category", "lead_department").only(*ITEM_COLUMNS)
-
-
-def list_rows(today):
-    """Issues as the lists show them: colour, and the few columns of `ROW_COLUMNS`."""
-    related = ("enterprise", "lead_department", "owner")
-    return Issue.objects.with_colour(today).select_related(*related).only(*ROW_COLUMNS)
-
-
-class PartedRows:
-    """The issue list's rows for the paginator, read in two steps.
-
-    The list's order is a few consecutive parts (`ListFilters.parts`), each ordered on plain
-    columns of the issue table, so each can be read from an index. A filtered list: one
-    query counts the filtered rows and each part (independent scalar subqueries, each
-    planned on its own index). The list of every issue: the total from the rollup, and a
-    part is counted only when a page reaches it and only as far as the page reaches (the
-    first page: the first 50 overdue issues, not the 22,000 open ones four times over). A
-    page is then ONE query: its ids are the exact slices of the parts it overlaps
-    (LIMIT/OFFSET on ids alone: no join, no computed sort over all rows), and the outer
-    query loads those ≤ 50 rows with their colour and related names, in part order.
-    """
-
-    def __init__(self, issue_filter: ListFilters, today):
-        self.filter, self.today = issue_filter, today
-        self.parts = issue_filter.parts(today)
-        self._total = None
-        self._sizes = None  # each part's but the last's, exactly (filtered lists)
-
-    def _part_qs(self, n):
-        return self.filter.ordered_qs(*self.parts[n])
-
-    def count(self) -> int:
-        if self._total is None:
-            if counting.counts_every_issue(self.filter.qs):  # a user who sees every issue, no filter
-                self._total = counting.issue_total(self.filter.qs.db)
-            else:
-                parts = {f"part{n}": counting.counted(self._part_qs(n)) for n in range(len(self.parts) - 1)}
-                counts = counting.scalars(all=counting.counted(self.filter.qs), **parts)
-                self._total = counts.pop("all")
-                self._sizes = list(counts.values())
-        return self._total
-
-    def _part_size(self, n: int, reach: int) -> int:
-        """Part n's size, exact when below `reach` (from the part's start to the end of the
-        page being read): a part of `reach` rows or more ends the page anyway."""
-        if self._sizes is not None:
-            return self._sizes[n]
-        return self._part_qs(n).order_by()[:reach].count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, key):
-        if not isinstance(key, slice) or key.step not in (None, 1):
-            raise TypeError("PartedRows supports plain slices only")
-        offset = max(key.start or 0, 0)
-        limit = (self.count() if key.stop is None else key.stop) - offset
-        slices, used, before = [], [], 0
-        for n in range(len(self.parts)):
-            if limit <= 0:
-                break
-            last = n == len(self.parts) - 1
-            # Every part before the last that the loop passes is smaller than its reach, so
-            # exactly counted: the last part is the rest.
-            size = self.count() - before if last else self._part_size(n, offset + limit)
-            before += size
-            if offset >= size:
-                offset -= size
-                continue
-            take = min(limit, size - offset)
-            slices.append(self._part_qs(n).values("pk")[offset : offset + take])
-            used.append(self.parts[n])
-            limit -= take
-            offset = 0
-        if not slices:
-            return []
-        # A page inside one part (the usual case) is one subquery; a page across parts
-        # reads each part's few ids (at most one query per part, 5 parts).
-        ids = slices[0] if len(slices) == 1 else [row["pk"] for part in slices for row in part]
-        return list(in_part_order(list_rows(self.today).filter(pk__in=ids), used))  # usually one part
-
-
-def _issue_filter(request) -> ListFilters:
-    return issue_filter(request.GET, queryset=Issue.objects.visible_to(request.user))
+def _issue_filter(request) -> IssueFilter:
+    return IssueFilter(request.GET, queryset=Issue.objects.visible_to(request.user).list_rows())
 
 
 @require_GET
 def issue_list(request):
-    today = timezone.localdate()
     issue_filter = _issue_filter(request)
-    rows = PartedRows(issue_filter, today)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(issue_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     enterprise = None
     enterprise_id = issue_filter.form.cleaned_data.get("enterprise")  # validated by .qs
     if enterprise_id:
@@ -323,60 +149,15 @@ def issue_list(request):
             "form": issue_filter.form,
             "page": page,
             "issues": page.object_list,
-            "today": today,
+            "today": timezone.localdate(),
             "enterprise": enterprise,
             "filter_errors": errors,
             "choice_fields": [issue_filter.form[n] for n in CHOICE_FILTERS],
             "date_fields": [issue_filter.form[n] for n in DATE_FILTERS],
             "advanced_open": bool(active),
             "active_filter_count": len(active),
-            # Dashboard (FigureFilters) parameters ride along unchanged when the form is used,
-            # and are shown, so the user knows why the list is narrower.
-            "extra_params": [
-                (name, value)
-                for name in issue_filter.extra_filter_names
-                for value in request.GET.getlist(name)
-            ],
-            "extra_labels": [
-                issue_filter.form[name].label
-                for name in issue_filter.extra_filter_names
-                if request.GET.get(name)
-            ],
         },
     )
-
-
-def _export_columns():
-    """(header, value) pairs; headers in the user's language."""
-
-    def person(user):
-        return (user.get_full_name() or user.get_username()) if user else ""
-
-    return [
-        (_("ID"), lambda i: i.pk),
-        (_("Title"), lambda i: i.title),
-        (_("Status"), lambda i: i.get_status_display()),
-        (_("Supervision colour"), lambda i: colour_label(i.colour)),
-        (_("Enterprise"), lambda i: i.enterprise.name if i.enterprise else ""),
-        (_("Credit code"), lambda i: i.enterprise.credit_code if i.enterprise else ""),
-        (
-            _("District"),
-            lambda i: i.enterprise.district.name if i.enterprise and i.enterprise.district else "",
-        ),
-        (_("Category"), lambda i: i.category.name),
-        (_("Source"), lambda i: i.get_source_display()),
-        (_("Scope"), lambda i: i.get_scope_display()),
-        (_("Priority"), lambda i: i.get_priority_display()),
-        (_("Lead department"), lambda i: i.lead_department.name if i.lead_department else ""),
-        (_("Owner"), lambda i: person(i.owner)),
-        (_("Raised on"), lambda i: i.raised_on),
-        (_("Deadline"), lambda i: i.deadline),
-        (_("Original deadline"), lambda i: i.original_deadline),
-        (_("Days overdue"), lambda i: i.days_overdue()),
-        (_("Resolution"), lambda i: i.resolution),
-        (_("Outcome"), lambda i: i.get_outcome_display()),
-        (_("Description"), lambda i: i.description),
-    ]
 
 
 def capped_rows(rows, limit: int, seconds: float):
@@ -398,21 +179,9 @@ def issue_export(request):
     fmt = request.GET.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         return HttpResponseBadRequest(_("Unknown export format."))
-    today = timezone.localdate()
-    issue_filter = _issue_filter(request)
-    columns = _export_columns()
-    header = [str(h) for h, _get in columns]
-    issues = (
-        issue_filter.ordered_all(today)  # the list's order
-        .with_colour(today)
-        .select_related(*LIST_RELATED)
-        .iterator(chunk_size=2000)
-    )
-    rows = capped_rows(
-        ([get(issue) for _h, get in columns] for issue in issues),
-        settings.EXPORT_MAX_ROWS,
-        settings.EXPORT_MAX_SECONDS,
-    )
+    issues = _issue_filter(request).qs.for_spreadsheet().iterator(chunk_size=2000)  # the list's order
+    header, rows = spreadsheet.issue_sheet(issues)
+    rows = capped_rows(rows, settings.EXPORT_MAX_ROWS, settings.EXPORT_MAX_SECONDS)
     name = pgettext("export file name", "Issue list").replace(" ", "-")
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == "csv":
@@ -453,12 +222,10 @@ def _issue_for_page(user, pk: int) -> Issue:
                 ),
             ),
             Prefetch("events", queryset=IssueEvent.objects.select_related("actor", "department", "owner")),
+            Prefetch("feedback_rounds", queryset=FeedbackRound.objects.select_related("recorded_by")),
             Prefetch(
                 "linked_issues",
-                queryset=Issue.objects.visible_to(user)
-                .with_colour()
-                .select_related("enterprise", "lead_department")
-                .order_by("id"),
+                queryset=Issue.objects.visible_to(user).list_rows().order_by("id"),
             ),
         )
     )
@@ -482,6 +249,11 @@ def _not_offered_now(user, issue: Issue) -> set[str]:
     depts = department_ids(user)
     if not any(c.department_id in depts and c.reported_on is None for c in issue.co_handlings.all()):
         hidden.add(Action.CO_REPORT)
+    if issue.scope == "common":
+        hidden.add(Action.MERGE)  # a common issue is not linked to another one
+    rounds = list(issue.feedback_rounds.all())
+    if not rounds or (issue.resolved_at and rounds[-1].recorded_at < issue.resolved_at):
+        hidden.add(Action.CONFIRM)  # nothing answered about this resolution yet
     return hidden
 
 
@@ -547,40 +319,27 @@ def _add_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def _conflict(issue_id: int) -> workflow.ConflictError:
-    return workflow.ConflictError(
-        _(
-            "Issue #%(id)s was changed by someone else while you were looking at it. "
-            "Reload the page to see the change, then try again."
-        )
-        % {"id": issue_id},
-        code="conflict",
-    )
-
-
 @require_POST
 def issue_action(request, pk: int, action: str):
-    """Run one workflow action from the issue page (POST only, CSRF-protected)."""
-    issue = _issue_for_page(request.user, pk)
+    """Run one workflow action from the issue page (POST only, CSRF-protected).
+
+    The issue is read once, through the user's visibility (404 otherwise); the workflow then
+    locks it and checks the permission and the version the user saw, in one transaction.
+    Only a refused form draws the whole page again."""
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         raise Http404
-    if not can(request.user, action, issue):
-        raise PermissionDenied
+    issue = get_object_or_404(Issue.objects.visible_to(request.user), pk=pk)
     form = form_class(request.POST, issue=issue, user=request.user)
     if form.is_valid():
         try:
-            with transaction.atomic():
-                # The version the user saw, compared under the row lock: two people acting at
-                # once cannot both succeed from the same page.
-                stored = Issue.objects.select_for_update().values_list("version", flat=True).get(pk=pk)
-                if stored != form.cleaned_data["version"]:
-                    raise _conflict(pk)
-                form.perform()
+            form.perform()
         except workflow.ConflictError as error:
             for message in error.messages:
                 messages.error(request, message)
             return redirect(issue)
+        except PermissionDenied:
+            raise
         except ValidationError as error:  # WorkflowError and model validation
             _add_errors(form, error)
         else:
@@ -591,4 +350,4 @@ def issue_action(request, pk: int, action: str):
             for message in errors:
                 messages.error(request, message)
         return redirect(issue)
-    return _render_issue(request, issue, bound={action: form}, status=400)
+    return _render_issue(request, _issue_for_page(request.user, pk), bound={action: form}, status=400)

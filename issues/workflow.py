@@ -10,8 +10,13 @@ new ──assign──▶ assigned ──start──▶ in_progress ──resolv
 Every function here: takes keyword arguments, runs in one transaction, locks the issue
 row (`select_for_update`; SQLite's IMMEDIATE transactions serialise writers instead),
 checks the actor's permission (`permissions.can`) and the current status, refuses a stale
-`expected_version`, writes the change and its `IssueEvent` together, and bumps `version`.
-Admin actions, browser pages, the survey import and the demo seed all call these.
+`expected_version`, writes the change and its history (`issues.history`) together, and
+bumps `version`. Admin actions, browser pages, the survey import and the demo seed all
+call these.
+
+History is never rewritten: a reopen or a sent-back resolution resets the issue's current
+state (status, outcome, resolved_at, closed_at) but adds events; the enterprise's answers
+are `FeedbackRound` rows of their own. The dashboard's period figures read only history.
 """
 
 from collections.abc import Iterable
@@ -19,19 +24,22 @@ from datetime import date, datetime, time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import workdays
+from . import clock, history, workdays
 from .models import (
     ACTIVE_STATUSES,
+    RESPONSE_WORKDAYS,
+    UNCONFIRMED_OUTCOMES,
+    Channel,
     CoDepartment,
     Department,
     EventKind,
     ExtensionRequest,
+    FeedbackRound,
     Issue,
-    IssueEvent,
     Milestone,
     Objection,
     Outcome,
@@ -44,7 +52,6 @@ from .models import (
 from .permissions import Action, can, can_raise_issues, department_ids
 from .roles import is_coordinator
 
-RESPONSE_WORKDAYS = 2  # an issue should be assigned within 2 working days of being raised
 OBJECTION_WORKDAYS = 1  # a department may object to an assignment within 1 working day
 
 # action → (statuses it may start from, status it leads to). Nothing else changes status.
@@ -53,6 +60,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     Action.START: (frozenset({Status.ASSIGNED}), Status.IN_PROGRESS),
     Action.RESOLVE: (frozenset({Status.ASSIGNED, Status.IN_PROGRESS}), Status.RESOLVED),
     Action.CONFIRM: (frozenset({Status.RESOLVED}), Status.CLOSED),
+    Action.CLOSE_UNCONFIRMED: (frozenset({Status.RESOLVED}), Status.CLOSED),
     Action.REOPEN: (frozenset({Status.RESOLVED, Status.CLOSED}), Status.IN_PROGRESS),
     Action.CLOSE: (frozenset({Status.NEW}), Status.CLOSED),
 }
@@ -99,16 +107,13 @@ def allowed_actions(user, issue: Issue) -> list[str]:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _now():
-    return timezone.now()
-
-
-def _today() -> date:
-    return timezone.localdate()
+_now, _today = clock.now, clock.today
 
 
 def _lock(issue_id: int, by, action: str, expected_version: int | None = None) -> Issue:
-    issue = Issue.objects.select_for_update().get(pk=issue_id)
+    # The enterprise comes along: history records its district and sector. Only the issue
+    # row is locked (`of`), not the enterprise others may be editing.
+    issue = Issue.objects.select_for_update(of=("self",)).select_related("enterprise").get(pk=issue_id)
     if not can(by, action, issue):
         raise PermissionDenied(_("You may not do this to issue #%(id)s.") % {"id": issue.pk})
     if expected_version is not None and issue.version != expected_version:
@@ -156,17 +161,28 @@ def _save(issue: Issue, fields: Iterable[str]) -> None:
     issue.refresh_from_db(fields=["version"])
 
 
-def _log(issue: Issue, kind: str, by, *, note: str = "", status_from: str = "", **facts) -> IssueEvent:
-    return IssueEvent.objects.create(
-        issue=issue,
-        kind=kind,
-        actor=by,
-        at=_now(),
-        status_from=status_from,
-        status_to=issue.status if status_from else "",
-        note=note,
-        **facts,
-    )
+_log = history.record
+
+
+def _triage(issue: Issue) -> dict:
+    """The first triage decision of an issue (assigned, merged, or closed at triage): it is
+    judged against the 2-working-day limit once, and `triaged_at` is never reset."""
+    if issue.triaged_at is not None or issue.respond_by is None:
+        return {}
+    issue.triaged_at = _now()
+    return {"triage": True, "due_on": issue.respond_by, "in_time": _today() <= issue.respond_by}
+
+
+def _resolution(issue: Issue) -> dict:
+    """A department's resolution, judged once: by the deadline in force and the original one."""
+    today = _today()
+    return {
+        "due_on": issue.deadline,
+        "deadline_to": issue.deadline,
+        "in_time": today <= issue.deadline,
+        "in_time_original": today <= issue.original_deadline,
+        "days": (today - issue.raised_on).days,
+    }
 
 
 def _check_owner(department: Department, owner) -> None:
@@ -222,24 +238,27 @@ def raise_issue(
         priority=priority,
         raised_by=by,
         raised_on=raised_on,
-        respond_by=workdays.add_workdays(raised_on, RESPONSE_WORKDAYS),
     )
     if solved_on_site:
         resolution = _require(resolution, _("Say how the problem was solved on the spot."), "resolution")
         # Settled during the visit: it was resolved and closed that day, even when the
-        # visit is logged days later (the response rate and monthly figures count it then).
+        # visit is logged days later (the figures count it on that day).
         settled_at = _now() if raised_on >= _today() else _noon(raised_on)
         issue.status, issue.outcome, issue.solved_on_site = Status.CLOSED, Outcome.RESOLVED, True
         issue.resolution, issue.resolved_at, issue.closed_at = resolution, settled_at, settled_at
+    else:
+        # Nothing to triage for an issue settled on the spot: it has no triage window.
+        issue.respond_by = workdays.add_workdays(raised_on, RESPONSE_WORKDAYS)
     # Field validation only: the database enforces the check constraints itself, and
     # validating them here would cost one SELECT per constraint per issue (imports).
     issue.full_clean(
         exclude=["category", "enterprise", "visit", "survey_response"], validate_constraints=False
     )
     issue.save()
-    _log(issue, EventKind.RAISED, by, note=description[:500])
+    _log(issue, EventKind.RAISED, by, note=description[:500], day=raised_on)
     if solved_on_site:
-        _log(issue, EventKind.CONFIRMED, by, note=resolution, status_from=Status.NEW)
+        _log(issue, EventKind.RESOLVED, by, note=resolution, day=raised_on, on_the_spot=True)
+        _log(issue, EventKind.CONFIRMED, by, status_from=Status.NEW, day=raised_on)
     return issue
 
 
@@ -285,7 +304,17 @@ def assign(
         raise WorkflowError({"department": _("A lead department is required.")}, code="required")
     _check_deadline(deadline)
     _check_owner(department, owner)
+    _assign(issue, by, department=department, owner=owner, deadline=deadline, note=note)
+    if issue.scope == Scope.COMMON:
+        # The enterprise issues linked to it follow it (#17): same department and deadline.
+        for linked in _lock_linked(issue, [Status.NEW]):
+            _assign(linked, by, department=department, owner=None, deadline=deadline, note=_following(issue))
+    return issue
+
+
+def _assign(issue: Issue, by, *, department: Department, owner, deadline: date, note: str) -> None:
     status_from = issue.status
+    triage = _triage(issue)
     issue.status = Status.ASSIGNED
     issue.lead_department, issue.owner = department, owner
     issue.deadline = deadline
@@ -302,6 +331,7 @@ def assign(
             "deadline",
             "original_deadline",
             "assigned_at",
+            "triaged_at",
             *SUPERVISION_FIELDS,
         ],
     )
@@ -314,8 +344,23 @@ def assign(
         department=department,
         owner=owner,
         deadline_to=deadline,
+        public=True,
+        **triage,
     )
-    return issue
+
+
+def _lock_linked(common: Issue, statuses) -> list[Issue]:
+    """The enterprise issues linked to a common issue, in these statuses, locked (id order)."""
+    return list(
+        Issue.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .filter(common_issue=common, status__in=statuses)
+        .order_by("id")
+    )
+
+
+def _following(common: Issue) -> str:
+    return _("Follows common issue #%(id)s.") % {"id": common.pk}
 
 
 @transaction.atomic
@@ -331,7 +376,9 @@ def start(*, issue_id: int, by, note: str = "", expected_version: int | None = N
 
 
 @transaction.atomic
-def post_progress(*, issue_id: int, by, note: str, expected_version: int | None = None) -> Issue:
+def post_progress(
+    *, issue_id: int, by, note: str, public: bool = False, expected_version: int | None = None
+) -> Issue:
     """A progress note. On an assigned issue it is also the start of work."""
     issue = _lock(issue_id, by, Action.PROGRESS, expected_version)
     note = _require(note, _("Write what progress was made."), "note")
@@ -344,9 +391,9 @@ def post_progress(*, issue_id: int, by, note: str, expected_version: int | None 
     _refresh_supervision(issue)
     _save(issue, ["status", *SUPERVISION_FIELDS])
     if status_from != issue.status:
-        _log(issue, EventKind.STARTED, by, note=note, status_from=status_from)
+        _log(issue, EventKind.STARTED, by, note=note, status_from=status_from, public=public)
     else:
-        _log(issue, EventKind.PROGRESS, by, note=note)
+        _log(issue, EventKind.PROGRESS, by, note=note, public=public)
     return issue
 
 
@@ -357,9 +404,11 @@ def resolve(
     by,
     resolution: str,
     resolve_linked: bool = False,
+    public: bool = True,
     expected_version: int | None = None,
 ) -> Issue:
-    """assigned / in_progress → resolved, with the resolution text.
+    """assigned / in_progress → resolved, with the resolution text (shown to the enterprise
+    unless `public` is off).
 
     For a common issue, `resolve_linked` resolves every open linked enterprise issue with
     the same resolution (a linked issue not yet assigned is first assigned to the common
@@ -370,21 +419,34 @@ def resolve(
     if resolve_linked and issue.scope == Scope.COMMON and not is_coordinator(by):
         # The linked issues belong to other departments: only a coordinator moves them.
         raise PermissionDenied(_("Only coordinators resolve the linked enterprise issues."))
+    _resolve(issue, by, resolution, public=public)
+    if resolve_linked and issue.scope == Scope.COMMON:
+        note = _("Resolved with common issue #%(id)s: %(resolution)s") % {"id": issue.pk, "resolution": resolution}
+        for linked in _lock_linked(issue, [Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS]):
+            if linked.status == Status.NEW:
+                _assign(
+                    linked, by, department=issue.lead_department, owner=None, deadline=issue.deadline, note=note
+                )
+            _resolve(linked, by, note, public=public)
+    return issue
+
+
+def _resolve(issue: Issue, by, resolution: str, *, public: bool) -> None:
     status_from = issue.status
+    facts = _resolution(issue)
     issue.status, issue.resolution, issue.resolved_at = Status.RESOLVED, resolution, _now()
     issue.last_progress_on = _today()
     _refresh_supervision(issue)
     _save(issue, ["status", "resolution", "resolved_at", *SUPERVISION_FIELDS])
     withdrawn = _withdraw_pending_requests(issue, by)
-    _log(issue, EventKind.RESOLVED, by, note="\n".join([resolution, *withdrawn]), status_from=status_from)
-    if resolve_linked and issue.scope == Scope.COMMON:
-        _resolve_linked(issue, by)
-    return issue
+    _log(issue, EventKind.RESOLVED, by, note=resolution, status_from=status_from, public=public, **facts)
+    if withdrawn:
+        _log(issue, EventKind.PROGRESS, by, note="\n".join(withdrawn))
 
 
 def _withdraw_pending_requests(issue: Issue, by) -> list[str]:
     """A resolved issue needs no later deadline and no other department: pending extension
-    requests and objections are closed as refused, so no queue keeps them forever."""
+    requests and objections are withdrawn, so no queue keeps them forever."""
     note = _("Withdrawn: the issue was reported resolved.")
     said = []
     for model, label in (
@@ -392,119 +454,149 @@ def _withdraw_pending_requests(issue: Issue, by) -> list[str]:
         (Objection, _("A pending objection was withdrawn.")),
     ):
         if model.objects.filter(issue=issue, status=RequestStatus.PENDING).update(
-            status=RequestStatus.REFUSED, decided_by=by, decided_at=_now(), decision_note=note
+            status=RequestStatus.WITHDRAWN, decided_by=by, decided_at=_now(), decision_note=note
         ):
             said.append(str(label))
     return said
 
 
-def _resolve_linked(common: Issue, by) -> None:
-    note = _("Resolved with common issue #%(id)s: %(resolution)s") % {
-        "id": common.pk,
-        "resolution": common.resolution,
-    }
-    linked = Issue.objects.select_for_update().filter(
-        common_issue=common, status__in=[Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS]
-    )
-    for issue in linked:
-        withdrawn = _withdraw_pending_requests(issue, by)
-        if issue.status == Status.NEW:
-            issue.status, issue.lead_department = Status.ASSIGNED, common.lead_department
-            issue.deadline = issue.original_deadline = common.deadline
-            issue.assigned_at = _now()
-            issue.save(
-                update_fields=["status", "lead_department", "deadline", "original_deadline", "assigned_at"]
-            )
-            _log(
-                issue,
-                EventKind.ASSIGNED,
-                by,
-                note=note,
-                status_from=Status.NEW,
-                department=common.lead_department,
-                deadline_to=common.deadline,
-            )
-        status_from = issue.status
-        issue.status, issue.resolution, issue.resolved_at = Status.RESOLVED, common.resolution, _now()
-        issue.last_progress_on = _today()
-        issue.compute_supervision_dates(None)
-        _save(issue, ["status", "resolution", "resolved_at", *SUPERVISION_FIELDS])
-        _log(issue, EventKind.RESOLVED, by, note="\n".join([note, *withdrawn]), status_from=status_from)
+# -- the enterprise's answer (回访) and closing ---------------------------------------------------
 
 
 @transaction.atomic
-def record_feedback(
+def record_round(
     *,
     issue_id: int,
     by,
     contacted_on: date,
+    channel: str,
     reply_satisfaction: str,
     solution_satisfaction: str,
-    note: str = "",
+    comment: str = "",
+    contact_name: str = "",
+    close: bool = False,
     expected_version: int | None = None,
-) -> Issue:
-    """The enterprise's follow-up: when it was contacted and how satisfied it is."""
-    issue = _lock(issue_id, by, Action.FEEDBACK, expected_version)
-    _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisfaction, note)
-    return issue
+) -> FeedbackRound:
+    """Record one answer of the enterprise about the resolution (a feedback round).
 
-
-def _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisfaction, note) -> None:
+    An unsatisfied solution sends the issue back to its lead department in the same step
+    (重办: in progress again, the enterprise's words as the reason); the round stays and
+    counts. An accepted solution (satisfied or basically) closes the issue when `close`
+    is asked (the enterprise answering online, or staff recording and closing at once).
+    `by` is None when the enterprise answers through a feedback link.
+    """
+    issue = _lock(issue_id, by, Action.FEEDBACK, expected_version) if by else _lock_for_enterprise(issue_id)
     errors = {}
     if contacted_on is None:
-        errors["contacted_on"] = _("Give the date the enterprise was contacted.")
+        errors["contacted_on"] = _("Give the date the enterprise answered.")
     elif contacted_on > _today():
-        errors["contacted_on"] = _("The contact date cannot be in the future.")
+        errors["contacted_on"] = _("The date cannot be in the future.")
+    if channel not in Channel.values:
+        errors["channel"] = _("Choose how the enterprise answered.")
     for field, value in (
         ("reply_satisfaction", reply_satisfaction),
         ("solution_satisfaction", solution_satisfaction),
     ):
         if value not in Satisfaction.values:
             errors[field] = _("Choose satisfied, basically satisfied or unsatisfied.")
+    comment = (comment or "").strip()
+    unsatisfied = solution_satisfaction == Satisfaction.UNSATISFIED
+    if unsatisfied and not comment:
+        errors["comment"] = _("Write what the enterprise is not satisfied with: it goes back to the department.")
     if errors:
         raise WorkflowError(errors, code="feedback")
-    issue.contacted_on = contacted_on
-    issue.reply_satisfaction, issue.solution_satisfaction = reply_satisfaction, solution_satisfaction
-    _save(issue, ["contacted_on", "reply_satisfaction", "solution_satisfaction"])
-    # (No _() inside f-strings: makemessages cannot see them.)
-    summary = _("Reply: %(reply)s; solution: %(solution)s") % {
+    department_resolution = bool(issue.lead_department_id)
+    feedback = history.add_round(
+        issue,
+        contacted_on=contacted_on,
+        channel=channel,
+        recorded_by=by,
+        recorded_at=_now(),
+        contact_name=contact_name.strip(),
+        reply_satisfaction=reply_satisfaction,
+        solution_satisfaction=solution_satisfaction,
+        comment=comment,
+        sent_back=unsatisfied and department_resolution,
+    )
+    summary = _("Round %(n)s — reply: %(reply)s; solution: %(solution)s") % {
+        "n": feedback.number,
         "reply": Satisfaction(reply_satisfaction).label,
         "solution": Satisfaction(solution_satisfaction).label,
     }
-    _log(issue, EventKind.FEEDBACK, by, note=f"{summary}. {note}".strip())
+    _log(issue, EventKind.FEEDBACK, by, note="\n".join(filter(None, [summary, comment])), public=True)
+    if unsatisfied:
+        _send_back(issue, by, comment)
+    elif close and issue.status == Status.RESOLVED:
+        _close_resolved(issue, by, EventKind.CONFIRMED, Outcome.RESOLVED, note="")
+    else:
+        _save(issue, [])
+    return feedback
+
+
+def _lock_for_enterprise(issue_id: int) -> Issue:
+    """The lock of `_lock` for an answer given through a feedback link (no user): the link
+    itself was the authorisation (`issues.feedback_links`)."""
+    issue = Issue.objects.select_for_update(of=("self",)).select_related("enterprise").get(pk=issue_id)
+    if not state_allows(Action.FEEDBACK, issue):
+        raise WorkflowError(_("This issue is not waiting for your answer."), code="illegal_transition")
+    return issue
+
+
+def _send_back(issue: Issue, by, reason: str) -> None:
+    """重办: the enterprise does not accept the solution. Back to the lead department (or, for
+    an issue settled on the spot, to triage). History stays; the current state resets."""
+    status_from = issue.status
+    issue.status = Status.IN_PROGRESS if issue.lead_department_id else Status.NEW
+    issue.outcome, issue.closed_at, issue.resolved_at, issue.solved_on_site = "", None, None, False
+    if issue.status == Status.NEW and issue.respond_by is None:
+        issue.respond_by = workdays.add_workdays(_today(), RESPONSE_WORKDAYS)
+    issue.last_progress_on = _today()
+    _refresh_supervision(issue)
+    _save(
+        issue,
+        ["status", "outcome", "closed_at", "resolved_at", "solved_on_site", "respond_by", *SUPERVISION_FIELDS],
+    )
+    _log(issue, EventKind.SENT_BACK, by, note=reason, status_from=status_from, public=True)
+
+
+def latest_round(issue: Issue) -> FeedbackRound | None:
+    return issue.feedback_rounds.order_by("-number").first()
 
 
 @transaction.atomic
-def confirm(
-    *,
-    issue_id: int,
-    by,
-    contacted_on: date | None = None,
-    reply_satisfaction: str = "",
-    solution_satisfaction: str = "",
-    note: str = "",
-    expected_version: int | None = None,
-) -> Issue:
-    """resolved → closed (交账): needs the enterprise's feedback, given here or before.
-
-    An enterprise unsatisfied with the solution does not close its issue: reopen it.
-    """
+def confirm(*, issue_id: int, by, note: str = "", expected_version: int | None = None) -> Issue:
+    """resolved → closed (交账): the enterprise's latest answer accepts the solution."""
     issue = _lock(issue_id, by, Action.CONFIRM, expected_version)
-    if contacted_on or reply_satisfaction or solution_satisfaction:
-        _apply_feedback(issue, by, contacted_on, reply_satisfaction, solution_satisfaction, "")
-    if not issue.solution_satisfaction:
+    latest = latest_round(issue)
+    if latest is None or latest.recorded_at < issue.resolved_at:
         raise WorkflowError(
-            _("Record the enterprise's feedback before closing the issue."), code="no_feedback"
+            _("Record the enterprise's answer about this resolution before closing the issue."),
+            code="no_feedback",
         )
-    if issue.solution_satisfaction == Satisfaction.UNSATISFIED:
-        raise WorkflowError(
-            _("The enterprise is not satisfied with the solution: reopen the issue instead."),
-            code="unsatisfied",
-        )
-    issue.status, issue.outcome, issue.closed_at = Status.CLOSED, Outcome.RESOLVED, _now()
-    _save(issue, ["status", "outcome", "closed_at"])
-    _log(issue, EventKind.CONFIRMED, by, note=note, status_from=Status.RESOLVED)
+    _close_resolved(issue, by, EventKind.CONFIRMED, Outcome.RESOLVED, note=note)
     return issue
+
+
+@transaction.atomic
+def close_unconfirmed(
+    *, issue_id: int, by, outcome: str, reason: str, expected_version: int | None = None
+) -> Issue:
+    """resolved → closed without the enterprise's answer: a coordinator's documented
+    exception (the enterprise could not be reached after several tries, or has closed
+    down). Counted as resolved, and apart, on the dashboard."""
+    issue = _lock(issue_id, by, Action.CLOSE_UNCONFIRMED, expected_version)
+    if outcome not in UNCONFIRMED_OUTCOMES:
+        raise WorkflowError({"outcome": _("Choose why the enterprise cannot answer.")}, code="outcome")
+    reason = _require(reason, _("Record the attempts made and why closing is justified."), "reason")
+    issue.close_reason = reason
+    _close_resolved(issue, by, EventKind.CLOSED_UNCONFIRMED, outcome, note=f"{Outcome(outcome).label}: {reason}")
+    return issue
+
+
+def _close_resolved(issue: Issue, by, kind: str, outcome: str, *, note: str) -> None:
+    issue.status, issue.outcome, issue.closed_at = Status.CLOSED, outcome, _now()
+    _save(issue, ["status", "outcome", "closed_at", "close_reason"])
+    _log(issue, kind, by, note=note, status_from=Status.RESOLVED, public=True)
 
 
 @transaction.atomic
@@ -514,14 +606,23 @@ def close(*, issue_id: int, by, outcome: str, reason: str, expected_version: int
     if outcome not in (Outcome.DUPLICATE, Outcome.NOT_ACTIONABLE):
         raise WorkflowError({"outcome": _("Choose duplicate or not actionable.")}, code="outcome")
     reason = _require(reason, _("Give the reason for closing."), "reason")
+    triage = _triage(issue)
     issue.status, issue.outcome, issue.close_reason, issue.closed_at = (
         Status.CLOSED,
         outcome,
         reason,
         _now(),
     )
-    _save(issue, ["status", "outcome", "close_reason", "closed_at"])
-    _log(issue, EventKind.CLOSED, by, note=f"{Outcome(outcome).label}: {reason}", status_from=Status.NEW)
+    _save(issue, ["status", "outcome", "close_reason", "closed_at", "triaged_at"])
+    _log(
+        issue,
+        EventKind.CLOSED,
+        by,
+        note=f"{Outcome(outcome).label}: {reason}",
+        status_from=Status.NEW,
+        public=True,
+        **triage,
+    )
     return issue
 
 
@@ -534,7 +635,10 @@ def reopen(
     deadline: date | None = None,
     expected_version: int | None = None,
 ) -> Issue:
-    """resolved / closed → in_progress (or new, if it was never assigned), with a reason."""
+    """resolved / closed → in_progress (or new, if it was never assigned), with a reason.
+
+    The current state resets (outcome, resolved and closed times); the history does not:
+    what was resolved, closed or answered stays counted in its own period."""
     issue = _lock(issue_id, by, Action.REOPEN, expected_version)
     reason = _require(reason, _("Give the reason for reopening."), "reason")
     status_from, deadline_from = issue.status, issue.deadline
@@ -543,10 +647,9 @@ def reopen(
         issue.deadline = deadline
         issue.original_deadline = issue.original_deadline or deadline
     issue.status = Status.IN_PROGRESS if issue.lead_department_id else Status.NEW
-    issue.outcome, issue.closed_at, issue.resolved_at = "", None, None
-    issue.solved_on_site = False
-    # The last round's feedback stays in the event log; the next close needs new feedback.
-    issue.contacted_on, issue.reply_satisfaction, issue.solution_satisfaction = None, "", ""
+    issue.outcome, issue.closed_at, issue.resolved_at, issue.solved_on_site = "", None, None, False
+    if issue.status == Status.NEW and issue.respond_by is None:  # settled on the spot before
+        issue.respond_by = workdays.add_workdays(_today(), RESPONSE_WORKDAYS)
     issue.last_progress_on = _today()
     _refresh_supervision(issue)
     _save(
@@ -557,9 +660,7 @@ def reopen(
             "closed_at",
             "resolved_at",
             "solved_on_site",
-            "contacted_on",
-            "reply_satisfaction",
-            "solution_satisfaction",
+            "respond_by",
             "deadline",
             "original_deadline",
             *SUPERVISION_FIELDS,
@@ -573,6 +674,7 @@ def reopen(
         status_from=status_from,
         deadline_from=deadline_from if deadline else None,
         deadline_to=deadline,
+        public=True,
     )
     return issue
 
@@ -783,7 +885,7 @@ def decide_objection(
 @transaction.atomic
 def merge_into_common(*, issue_ids: Iterable[int], common_issue_id: int, by, note: str = "") -> list[Issue]:
     """Link enterprise issues to a common issue; they follow it when it is resolved."""
-    common = Issue.objects.select_for_update().get(pk=common_issue_id)
+    common = Issue.objects.select_for_update(of=("self",)).get(pk=common_issue_id)
     if common.scope != Scope.COMMON:
         raise WorkflowError(_("Issue #%(id)s is not a common issue.") % {"id": common.pk})
     if common.status not in (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS):
@@ -796,12 +898,17 @@ def merge_into_common(*, issue_ids: Iterable[int], common_issue_id: int, by, not
         issue = _lock(issue_id, by, Action.MERGE)
         if issue.scope != Scope.INDIVIDUAL:
             raise WorkflowError(_("Issue #%(id)s is itself a common issue.") % {"id": issue.pk})
+        # Linking is a triage decision: the issue is handled through the common one.
+        triage = _triage(issue)
         issue.common_issue = common
-        _save(issue, ["common_issue"])
+        _save(issue, ["common_issue", "triaged_at"])
         # The number only: the common issue may be led by a department the reader cannot see.
-        _log(
-            issue, EventKind.MERGED, by, note=note or _("Linked to common issue #%(id)s") % {"id": common.pk}
-        )
+        text = note or _("Linked to common issue #%(id)s") % {"id": common.pk}
+        _log(issue, EventKind.MERGED, by, note=text, public=True, **triage)
+        if issue.status == Status.NEW and common.status != Status.NEW:
+            # The common issue is being handled: this one follows it at once.
+            _assign(issue, by, department=common.lead_department, owner=None, deadline=common.deadline,
+                    note=_following(common))
         merged.append(issue)
     return merged
 
@@ -909,3 +1016,41 @@ def edit_details(*, issue_id: int, by, expected_version: int, **changes) -> Issu
     labels = ", ".join(str(Issue._meta.get_field(f).verbose_name) for f in changed)
     _log(issue, EventKind.EDITED, by, note=labels)
     return issue
+
+
+# -- the official calendar ------------------------------------------------------------------------
+
+
+def refresh_calendar_dates(batch_size: int = 2000) -> int:
+    """Recompute the dates open issues keep from the working-day calendar (the triage limit
+    of untriaged issues, and when active ones turn blue or yellow) after the official
+    calendar changed. Derived dates only: no history, no version bump. Returns how many
+    issues changed."""
+    changed = []
+    open_issues = (
+        Issue.objects.open()
+        .annotate(next_milestone_due=Min("milestones__due_on", filter=Q(milestones__done_on__isnull=True)))
+        .order_by("id")
+    )
+    for issue in open_issues.iterator(chunk_size=batch_size):
+        before = (issue.respond_by, issue.due_soon_from, issue.stalled_from)
+        if issue.triaged_at is None and issue.respond_by is not None:
+            issue.respond_by = workdays.add_workdays(_triage_window_start(issue), RESPONSE_WORKDAYS)
+        issue.compute_supervision_dates(issue.next_milestone_due)
+        if (issue.respond_by, issue.due_soon_from, issue.stalled_from) != before:
+            changed.append(issue)
+    with transaction.atomic():
+        Issue.objects.bulk_update(changed, ["respond_by", *SUPERVISION_FIELDS], batch_size=batch_size)
+    return len(changed)
+
+
+def _triage_window_start(issue: Issue) -> date:
+    """The day an untriaged issue's 2-working-day window counts from: when it was raised, or
+    when it was sent back to triage (the latest such event)."""
+    restarted = (
+        issue.events.filter(kind__in=[EventKind.REOPENED, EventKind.SENT_BACK], status_to=Status.NEW)
+        .order_by("-at")
+        .values_list("day", flat=True)
+        .first()
+    )
+    return restarted or issue.raised_on

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.forms import BootstrapFormMixin
+from config.forms import BootstrapFormMixin
 from enterprises.models import Enterprise
 from issues.models import Category, Department
 

@@ -2,9 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-
-from issues.models import choice_label, detail_url
 
 
 class VisitStatus(models.TextChoices):
@@ -116,11 +115,7 @@ class Visit(models.Model):
         return f"{self.enterprise} · {self.visited_on:%Y-%m-%d}"
 
     def get_absolute_url(self) -> str:
-        return detail_url("visits:detail", self.pk)
-
-    def get_status_display(self) -> str:
-        # Django's builds a dict of the choices on every call (33 µs): the label from the enum.
-        return choice_label(VisitStatus, self.status)
+        return reverse("visits:detail", args=[self.pk])
 
     def clean(self) -> None:
         unknown = [t for t in self.topics or [] if t not in Topic.values]

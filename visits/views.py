@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from enterprises.models import Enterprise
 from issues.models import Issue
 from issues.permissions import can_raise_issues
-from issues.views import issue_items
 
 from . import services
 from .filters import VisitFilter
@@ -78,7 +77,7 @@ def visit_detail(request, pk):
         ),
         pk=pk,
     )
-    issues = list(issue_items(Issue.objects.visible_to(request.user).filter(visit=visit)).order_by("id"))
+    issues = list(Issue.objects.visible_to(request.user).filter(visit=visit).items().order_by("id"))
     hidden = visit.issues.count() - len(issues)
     return render(
         request,

@@ -1,6 +1,32 @@
 from django.db import migrations
 
-from issues import db_triggers
+# The append-only triggers of the event log as this migration made them (a migration never
+# imports live code; 0011 replaces them with the ones of issues.db_triggers).
+TABLE = "issues_issueevent"
+MESSAGE = "issues_issueevent is append-only"
+INSTALL = {
+    "sqlite": [
+        f"CREATE TRIGGER IF NOT EXISTS issueevent_no_update BEFORE UPDATE ON {TABLE} "
+        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END",
+        f"CREATE TRIGGER IF NOT EXISTS issueevent_no_delete BEFORE DELETE ON {TABLE} "
+        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION issueevent_append_only() RETURNS trigger AS $$ "
+        f"BEGIN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation'; END; "
+        "$$ LANGUAGE plpgsql",
+        f"DROP TRIGGER IF EXISTS issueevent_append_only ON {TABLE}",
+        f"CREATE TRIGGER issueevent_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
+        "FOR EACH ROW EXECUTE FUNCTION issueevent_append_only()",
+    ],
+}
+REMOVE = {
+    "sqlite": ["DROP TRIGGER IF EXISTS issueevent_no_update", "DROP TRIGGER IF EXISTS issueevent_no_delete"],
+    "postgresql": [
+        f"DROP TRIGGER IF EXISTS issueevent_append_only ON {TABLE}",
+        "DROP FUNCTION IF EXISTS issueevent_append_only()",
+    ],
+}
 
 CATEGORIES = [
     ("approvals", "审批许可"),
@@ -85,12 +111,17 @@ def seed(apps, schema_editor):
         group.permissions.set(wanted)
 
 
+def _run(schema_editor, statements):
+    for sql in statements.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(sql)
+
+
 def triggers_up(apps, schema_editor):
-    db_triggers.install(schema_editor.connection)
+    _run(schema_editor, INSTALL)
 
 
 def triggers_down(apps, schema_editor):
-    db_triggers.remove(schema_editor.connection)
+    _run(schema_editor, REMOVE)
 
 
 class Migration(migrations.Migration):

@@ -3,19 +3,9 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from issues import figure_rollup
-
-
-def triggers_up(apps, schema_editor):
-    """Install the triggers that keep the rollup exact, then fill it from existing issues."""
-    connection = schema_editor.connection
-    figure_rollup.install(connection, months=False)  # the month table comes in 0010
-    with connection.cursor() as cursor:
-        cursor.execute(figure_rollup.fill_sql(connection.vendor))
-
-
-def triggers_down(apps, schema_editor):
-    figure_rollup.remove(schema_editor.connection)
+# This migration once installed triggers that kept the table below in step with the
+# issues; migration 0011 removes the table and the triggers (dashboard.FigureDay replaced
+# them), so a database built from scratch never gets them.
 
 
 class Migration(migrations.Migration):
@@ -105,5 +95,4 @@ class Migration(migrations.Migration):
                 name="issuedayfigure_dimension_valid",
             ),
         ),
-        migrations.RunPython(triggers_up, triggers_down),
     ]

@@ -2,19 +2,9 @@
 
 from django.db import migrations, models
 
-from issues import figure_rollup
-
-
-def triggers_up(apps, schema_editor):
-    """Fill the month rows from the day rows there are, then have the triggers write both."""
-    connection = schema_editor.connection
-    with connection.cursor() as cursor:
-        cursor.execute(figure_rollup.month_fill_sql(connection.vendor))
-    figure_rollup.install(connection, months=True)
-
-
-def triggers_down(apps, schema_editor):
-    figure_rollup.install(schema_editor.connection, months=False)
+# This migration once installed triggers that kept the table below in step with the
+# issues; migration 0011 removes the table and the triggers (dashboard.FigureDay replaced
+# them), so a database built from scratch never gets them.
 
 
 class Migration(migrations.Migration):
@@ -57,5 +47,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('dimension', 'key', 'month'), name='issuemonthfigure_unique'), models.CheckConstraint(condition=models.Q(('dimension__in', ['all', 'department', 'category', 'district', 'sector'])), name='issuemonthfigure_dimension_valid')],
             },
         ),
-        migrations.RunPython(triggers_up, triggers_down),
     ]

@@ -57,21 +57,6 @@
       }));
     }
 
-    var categories = document.getElementById("chart-categories");
-    if (categories) {
-      charts.push(new Chart(categories, {
-        type: "bar",
-        data: {
-          labels: data.categories.labels,
-          datasets: [
-            { label: data.categories.raisedLabel, data: data.categories.raised, backgroundColor: "#0d6efd" },
-            { label: data.categories.openLabel, data: data.categories.open, backgroundColor: "#fd7e14" }
-          ]
-        },
-        options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
-      }));
-    }
-
     // Canvas keeps its screen size when printing unless told to re-measure.
     window.addEventListener("beforeprint", function () {
       charts.forEach(function (chart) { chart.resize(); });

@@ -35,7 +35,8 @@ from enterprises.models import (
     SurveyResponse,
 )
 from issues import demo, workdays, workflow
-from issues.models import Category, Colour, Department, Issue, Outcome, Satisfaction, Source, Status
+from issues.clock import replaying
+from issues.models import Category, Channel, Colour, Department, Issue, Outcome, Satisfaction, Source, Status
 from issues.roles import Role
 from visits.models import Official, Topic, Visit, VisitStatus
 
@@ -92,21 +93,15 @@ class HistoricalClock:
 
 @contextmanager
 def replayed_history():
-    """Point the workflow's clock at a `HistoricalClock` while the demo story is written.
+    """Write the demo story at its historical dates (`issues.clock.replaying`).
 
     The workflow refuses a deadline before "today", as it must for real users. A demo
     that shows overdue (red) issues honestly therefore has to assign them in the past:
-    the story replays each step at its historical date, and the events carry those
-    dates. Only the workflow's two clock functions are swapped, only inside this block,
-    and the real ones are put back even on error. Nothing but this command does this.
+    the story replays each step at its historical date, and the events carry those dates.
     """
     clock = HistoricalClock()
-    real_now, real_today = workflow._now, workflow._today
-    workflow._now, workflow._today = clock.now, clock.today
-    try:
+    with replaying(clock.now):
         yield clock
-    finally:
-        workflow._now, workflow._today = real_now, real_today
 
 
 # -- reference data -----------------------------------------------------------------------------
@@ -402,16 +397,25 @@ class Story:
         by = kw.pop("by", None) or self.handler(issue)
         return workflow.resolve(issue_id=issue.pk, by=by, resolution=resolution, **kw)
 
-    def confirm(self, issue, day, reply=Satisfaction.SATISFIED, solution=Satisfaction.SATISFIED):
+    def answer(self, issue, day, reply, solution, comment="", close=False, channel=Channel.PHONE):
+        """One feedback round (回访): unsatisfied sends the issue back to its department."""
         self.at(day)
-        return workflow.confirm(
+        return workflow.record_round(
             issue_id=issue.pk,
             by=self.coordinator,
             contacted_on=day,
+            channel=channel,
+            contact_name=issue.enterprise.contacts.order_by("-is_primary", "id").values_list("name", flat=True).first()
+            or "",
             reply_satisfaction=reply,
             solution_satisfaction=solution,
-            note="电话回访企业，企业认可办理结果。",
+            comment=comment or ("企业认可办理结果。" if solution != Satisfaction.UNSATISFIED else ""),
+            close=close,
         )
+
+    def confirm(self, issue, day, reply=Satisfaction.SATISFIED, solution=Satisfaction.SATISFIED):
+        """The enterprise accepts on the phone; the coordinator closes in the same step."""
+        return self.answer(issue, day, reply, solution, close=True)
 
     def ndrc_first(self, i: int) -> dict:
         """The first issue of a scenario goes to 市发展改革委, so the demo department login
@@ -467,16 +471,10 @@ class Story:
         r = issue.raised_on
         self.worked(issue, r, r + timedelta(days=40), progress_days=[self.wd(r, 5)])
         self.resolve(issue, self.wd(r, 10), "已协调相关单位，初步答复企业。")
-        self.at(self.wd(r, 12))
-        workflow.record_feedback(
-            issue_id=issue.pk,
-            by=self.coordinator,
-            contacted_on=self.wd(r, 12),
-            reply_satisfaction=Satisfaction.BASICALLY_SATISFIED,
-            solution_satisfaction=Satisfaction.UNSATISFIED,
-            note="企业认为问题尚未实际解决。",
+        # The enterprise does not accept: the issue goes back to the department (重办).
+        self.answer(
+            issue, self.wd(r, 12), Satisfaction.BASICALLY_SATISFIED, Satisfaction.UNSATISFIED, "企业认为问题尚未实际解决。"
         )
-        workflow.reopen(issue_id=issue.pk, by=self.coordinator, reason="企业对解决结果不满意，重新办理。")
         self.progress(issue, self.wd(r, 16), "重新约谈企业，制定整改方案。")
         self.resolve(issue, self.wd(r, 22), resolution)
         self.confirm(issue, self.wd(r, 24), Satisfaction.SATISFIED, Satisfaction.SATISFIED)
@@ -520,16 +518,53 @@ class Story:
         r = issue.raised_on
         self.worked(issue, r, self.today + timedelta(days=25), progress_days=[self.wd(r, 4)])
         self.resolve(issue, self.wd(r, 8), "已答复企业办理流程。")
-        self.at(self.wd(r, 10))
-        workflow.record_feedback(
+        self.answer(issue, self.wd(r, 10), Satisfaction.SATISFIED, Satisfaction.UNSATISFIED, "只答复了流程，问题没有解决。")
+        self.progress(issue, self.days_ago(2), "已约谈企业负责人，重新制定方案。")
+
+    def answered_online(self, n):
+        """The enterprise answers the feedback link itself: accepted, the issue closes."""
+        satisfactions = [Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.SATISFIED]
+        for i in range(n):
+            issue, code, resolution = self.raise_from_visit(40, 100)
+            r = issue.raised_on
+            self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 5)])
+            self.resolve(issue, self.wd(r, 11), resolution)
+            self.at(self.wd(r, 13))
+            workflow.record_round(
+                issue_id=issue.pk,
+                by=None,
+                contacted_on=self.wd(r, 13),
+                channel=Channel.ONLINE,
+                reply_satisfaction=Satisfaction.SATISFIED,
+                solution_satisfaction=satisfactions[i % len(satisfactions)],
+                comment="办理及时，感谢。",
+                close=True,
+            )
+
+    def sent_back_after_closing(self):
+        """Closed in one month; the enterprise calls again later: sent back (重办). The
+        closed month keeps its figures; the sending back counts in its own month."""
+        issue, code, resolution = self.raise_from_visit(75, 118)
+        r = issue.raised_on
+        self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
+        self.resolve(issue, self.wd(r, 10), resolution)
+        self.confirm(issue, self.wd(r, 12), Satisfaction.SATISFIED, Satisfaction.SATISFIED)
+        self.answer(issue, self.days_ago(9), Satisfaction.SATISFIED, Satisfaction.UNSATISFIED, "问题再次出现，请重新办理。")
+        self.progress(issue, self.days_ago(4), "已重新组织现场核查。")
+
+    def closed_unreachable(self):
+        """Resolved, but the enterprise cannot be reached: closed as a documented exception."""
+        issue, code, resolution = self.raise_from_visit(60, 110)
+        r = issue.raised_on
+        self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
+        self.resolve(issue, self.wd(r, 9), resolution)
+        self.at(self.wd(r, 20))
+        workflow.close_unconfirmed(
             issue_id=issue.pk,
             by=self.coordinator,
-            contacted_on=self.wd(r, 10),
-            reply_satisfaction=Satisfaction.SATISFIED,
-            solution_satisfaction=Satisfaction.UNSATISFIED,
+            outcome=Outcome.UNREACHABLE,
+            reason="三次电话回访（三个工作日）均无人接听，联系人已离职。",
         )
-        workflow.reopen(issue_id=issue.pk, by=self.coordinator, reason="企业对解决结果不满意。")
-        self.progress(issue, self.days_ago(2), "已约谈企业负责人，重新制定方案。")
 
     def new(self, n):
         for _ in range(n):
@@ -871,6 +906,9 @@ class Story:
         self.closed_without_resolving()
         self.resolved_waiting(4)
         self.resolved_unsatisfied()
+        self.answered_online(3)
+        self.sent_back_after_closing()
+        self.closed_unreachable()
         self.objection_decided(uphold=True)
         self.objection_decided(uphold=False)
         self.green(7)

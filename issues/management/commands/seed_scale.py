@@ -52,13 +52,17 @@ from enterprises.models import (
     Survey,
     SurveyResponse,
 )
-from issues import figure_rollup, workdays
+from dashboard import rollup
+from issues import workdays
 from issues.models import (
     ACTIVE_STATUSES,
+    RESPONSE_WORKDAYS,
     Category,
+    Channel,
     CoDepartment,
     Department,
     EventKind,
+    FeedbackRound,
     Issue,
     IssueEvent,
     Milestone,
@@ -70,7 +74,6 @@ from issues.models import (
     Status,
 )
 from issues.roles import Role
-from issues.workflow import RESPONSE_WORKDAYS
 from visits.models import Official, Topic, Visit, VisitStatus
 
 BASE = {
@@ -181,9 +184,9 @@ class Command(BaseCommand):
             self.step("visits", self.seed_visits)
             self.step("surveys", self.seed_surveys)
             self.step("issues and events", self.seed_issues)
-        # Database triggers kept the dashboard's per-day rollup during the bulk inserts;
-        # recompute it from the issues anyway, so the seed never depends on them.
-        self.step("figure rollup", figure_rollup.rebuild)
+        # Bulk inserts bypass `issues.history`: the dashboard's daily counts are made from
+        # the history once, at the end.
+        self.step("figure rollup", rollup.rebuild)
         total = time.monotonic() - began
         for label, seconds, rows in self.timings:
             self.stdout.write(f"  {label:<20} {rows:>9} rows  {seconds:7.1f} s")
@@ -389,6 +392,8 @@ class Command(BaseCommand):
         self.common_ids: list[int] = []
         self.milestones: list[Milestone] = []
         self.co_handlings: list[CoDepartment] = []
+        self.rounds: list[FeedbackRound] = []
+        self.places = {e.pk: (e.district_id, e.sector) for e in self.enterprises}
         done = events = 0
         while done < n:
             # The common issues go first, alone, so later batches can link to them.
@@ -416,6 +421,10 @@ class Command(BaseCommand):
                 co.issue_id = co.issue.pk
             CoDepartment.objects.bulk_create(self.co_handlings, batch_size=self.batch)
             self.co_handlings = []
+            for feedback in self.rounds:
+                feedback.issue_id = feedback.issue.pk
+            FeedbackRound.objects.bulk_create(self.rounds, batch_size=self.batch)
+            self.rounds = []
             IssueEvent.objects.bulk_create(rows, batch_size=self.batch)
             done += size
             events += len(rows)
@@ -448,7 +457,29 @@ class Command(BaseCommand):
         return self.rng.choices(self.departments, cum_weights=self.department_weights)[0]
 
     def event(self, kind, day, seq, actor_id, **facts) -> IssueEvent:
-        return IssueEvent(kind=kind, at=self.at(day, seq), actor_id=actor_id, **facts)
+        return IssueEvent(kind=kind, at=self.at(day, seq), actor_id=actor_id, day=day, **facts)
+
+    def record_facts(self, issue: Issue, story: list[IssueEvent]) -> None:
+        """What `issues.history` records with each event, for a story written in bulk: where
+        it counts (the issue's department, category, district and sector), the first triage
+        and each resolution judged against their dates."""
+        district_id, sector = self.places.get(issue.enterprise_id, (None, ""))
+        for event in story:
+            event.scope, event.category_id, event.sector = issue.scope, issue.category_id, sector
+            event.lead_department_id, event.district_id = issue.lead_department_id, district_id
+            if event.kind == EventKind.RAISED:
+                event.day = issue.raised_on
+            first = event.kind in (EventKind.ASSIGNED, EventKind.MERGED) or (
+                event.kind == EventKind.CLOSED and event.status_from == Status.NEW
+            )
+            if first and issue.triaged_at is None and issue.respond_by is not None:
+                issue.triaged_at = event.at
+                event.triage, event.due_on, event.in_time = True, issue.respond_by, event.day <= issue.respond_by
+            if event.kind == EventKind.RESOLVED and not event.on_the_spot:
+                event.due_on = event.deadline_to = issue.deadline
+                event.in_time = event.day <= issue.deadline
+                event.in_time_original = event.day <= issue.original_deadline
+                event.days = (event.day - issue.raised_on).days
 
     def plan_common(self):
         rng = self.rng
@@ -544,6 +575,11 @@ class Command(BaseCommand):
             now = self.at(raised, seq)
             issue.status, issue.outcome, issue.solved_on_site = Status.CLOSED, Outcome.RESOLVED, True
             issue.resolution, issue.resolved_at, issue.closed_at = "现场协调解决。", now, now
+            issue.respond_by = None  # nothing to triage
+            story.append(
+                self.event(EventKind.RESOLVED, raised, seq, issue.raised_by_id, note=issue.resolution, on_the_spot=True)
+            )
+            seq += 1
             story.append(
                 self.event(
                     EventKind.CONFIRMED,
@@ -702,21 +738,22 @@ class Command(BaseCommand):
             feedback = status == "closed" or rng.random() < 0.3
             if feedback:
                 contacted = clamp(resolved + timedelta(days=rng.randint(0, 7)))
-                issue.contacted_on = contacted
                 satisfied = [(Satisfaction.SATISFIED, 80), (Satisfaction.BASICALLY_SATISFIED, 17)]
-                issue.reply_satisfaction = weighted(rng, [*satisfied, (Satisfaction.UNSATISFIED, 3)])
-                issue.solution_satisfaction = weighted(
-                    rng, satisfied if status == "closed" else [*satisfied, (Satisfaction.UNSATISFIED, 3)]
+                online = rng.random() < 0.15
+                self.rounds.append(
+                    FeedbackRound(
+                        issue=issue,
+                        number=1,
+                        contacted_on=contacted,
+                        channel=Channel.ONLINE if online else Channel.PHONE,
+                        recorded_by_id=None if online else coordinator,
+                        recorded_at=self.at(contacted, seq),
+                        reply_satisfaction=weighted(rng, [*satisfied, (Satisfaction.UNSATISFIED, 3)]),
+                        # An unsatisfied answer would have sent it back: these accept.
+                        solution_satisfaction=weighted(rng, satisfied),
+                    )
                 )
-                story.append(
-                    self.event(
-                        EventKind.FEEDBACK,
-                        contacted,
-                        seq,
-                        coordinator,
-                        note=f"reply: {issue.reply_satisfaction}; solution: {issue.solution_satisfaction}.",
-                    )  # fmt: skip
-                )
+                story.append(self.event(EventKind.FEEDBACK, contacted, seq, None if online else coordinator))
                 seq += 1
                 if status == "closed":
                     closed = clamp(contacted + timedelta(days=rng.randint(0, 5)))
@@ -746,4 +783,8 @@ class Command(BaseCommand):
             next_due = due
         issue.compute_supervision_dates(next_due)
         assert issue.status in Status.values
+        self.record_facts(issue, story)
+        for feedback in self.rounds[-1:]:
+            if feedback.issue is issue:
+                feedback.snapshot(issue)
         return issue, story
