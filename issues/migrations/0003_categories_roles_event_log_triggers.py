@@ -113,7 +113,7 @@ def seed(apps, schema_editor):
 
 def _run(schema_editor, statements):
     for sql in statements.get(schema_editor.connection.vendor, []):
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def triggers_up(apps, schema_editor):

@@ -85,7 +85,7 @@ REMOVE = {
 
 def _run(schema_editor, statements):
     for sql in statements.get(schema_editor.connection.vendor, []):
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def drop_old_triggers(apps, schema_editor):
