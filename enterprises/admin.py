@@ -5,7 +5,11 @@ writes four models (enterprise, survey, response, issues through the workflow) a
 report every error with the row and header as the user sees them in Excel. It calls the
 same ``survey_import.import_survey_file`` as the management command. The uploaded bytes
 are kept between preview and confirm in a private temp file named by a random token
-bound to the user, and checked against the SHA-256 shown at preview time.
+bound to the user, and checked against the SHA-256 shown at preview time. The preview
+shows every changed field of an existing enterprise; changes to key enterprises import
+only with an explicit tick, which covers exactly the changes that preview showed (their
+digest travels with the form): a confirm that finds other changes imports nothing and
+shows the preview again, the upload kept, so the user can check and tick again.
 
 Enterprises use django-import-export (one model per row fits it well) with our own
 file formats (same file checks as the survey import) and formula-safe exports.
@@ -88,6 +92,31 @@ class SurveyConfirmForm(forms.Form):
     filename = forms.CharField(widget=forms.HiddenInput, max_length=255)
     survey_name = forms.CharField(widget=forms.HiddenInput, max_length=200)
     create_issues = forms.BooleanField(widget=forms.HiddenInput, required=False)
+    # The digest of the key-enterprise changes the preview showed ("" for none).
+    key_changes = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+    allow_key_changes = forms.BooleanField(
+        label=gettext_lazy("I have checked the changes to key enterprises above: make them"),
+        required=False,
+    )
+
+    def __init__(self, *args, key_changes: bool = False, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+        if not key_changes:  # nothing to tick: no checkbox on the page
+            self.fields["allow_key_changes"].widget = forms.HiddenInput()
+
+
+def _confirm_form(result, *, token: str, digest: str, create_issues: bool) -> SurveyConfirmForm:
+    return SurveyConfirmForm(
+        initial={
+            "token": token,
+            "digest": digest,
+            "filename": result.filename[-255:],
+            "survey_name": result.survey_name,
+            "create_issues": create_issues,
+            "key_changes": result.key_changes_digest,
+        },
+        key_changes=bool(result.key_change_rows),
+    )
 
 
 def _temp_dir() -> Path:
@@ -149,15 +178,11 @@ def survey_import_view(request, model_admin):
             )
             context["result"] = result
             if result.ok:
-                token = _keep_upload(request.user, data)
-                context["confirm_form"] = SurveyConfirmForm(
-                    initial={
-                        "token": token,
-                        "digest": hashlib.sha256(data).hexdigest(),
-                        "filename": upload.name[-255:],
-                        "survey_name": form.cleaned_data["survey_name"],
-                        "create_issues": form.cleaned_data["create_issues"],
-                    }
+                context["confirm_form"] = _confirm_form(
+                    result,
+                    token=_keep_upload(request.user, data),
+                    digest=hashlib.sha256(data).hexdigest(),
+                    create_issues=form.cleaned_data["create_issues"],
                 )
     else:
         initial = {"survey_name": request.GET.get("survey", "")[:200]}
@@ -192,9 +217,36 @@ def _confirm(request, context):
             by=request.user,
             create_issues=confirm.cleaned_data["create_issues"],
             dry_run=False,
+            allow_key_changes=confirm.cleaned_data["allow_key_changes"],
+            key_changes_seen=confirm.cleaned_data["key_changes"],
         )
+        if result.key_changes_refused:
+            # Nothing was imported; the file is fine. Keep it for a confirm with the tick.
+            claimed.rename(path)
     finally:
         claimed.unlink(missing_ok=True)
+    if result.key_changes_refused:
+        if confirm.cleaned_data["allow_key_changes"]:
+            note = _(
+                "Nothing was imported: the key enterprises were changed after the preview, so the "
+                "changes are not the ones you confirmed. Check the changes below and confirm again."
+            )
+        else:
+            note = _(
+                "Nothing was imported: the file changes key enterprises. Check the changes below, "
+                "tick the box to make them, and confirm again."
+            )
+        context.update(
+            result=result,
+            key_changes_refused=note,
+            confirm_form=_confirm_form(
+                result,
+                token=confirm.cleaned_data["token"],
+                digest=confirm.cleaned_data["digest"],
+                create_issues=confirm.cleaned_data["create_issues"],
+            ),
+        )
+        return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
     if not result.ok:
         context.update(result=result, form=SurveyUploadForm(initial={"survey_name": result.survey_name}))
         return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
@@ -217,6 +269,11 @@ def _confirm(request, context):
             "ic": result.issues_created,
         },
     )
+    if result.issues_already_open:
+        messages.warning(
+            request,
+            _("Needs already open as an issue, not raised again: %(n)s.") % {"n": result.issues_already_open},
+        )
     survey = Survey.objects.get(name=result.survey_name)
     return HttpResponseRedirect(
         reverse("admin:enterprises_surveyresponse_changelist") + f"?survey__id__exact={survey.pk}"

@@ -9,12 +9,26 @@ one transaction: enterprises are upserted by credit code, the survey is found or
 by name, each response is created or updated (keeping the raw row), and — if asked —
 each stated need becomes an issue through ``issues.workflow.raise_issue``, never twice.
 
+Only the first ``ERRORS_KEPT`` problems are kept with their text, the rest are counted: a
+hostile file of 100,000 bad rows has a million problems, and a list of them all took
+400 MB and made a page nobody reads past its first screen.
+
+Master data is not rewritten silently: the preview lists every changed field of an
+existing enterprise (old → new), and a change to a key enterprise (``Enterprise.is_key``)
+is refused — nothing is imported, each changed field is named — unless the import is
+told to allow it (the admin's tick, the command's ``--allow-key-changes``).
+
+A need the enterprise already has an OPEN issue for (any source, any survey round: the
+same words, whatever the width of the characters, spaces or punctuation) is not raised
+again; the preview reports it as "already open as #N".
+
 Lookups are done in bulk (districts, categories, enterprises, responses, already raised
 needs) and writes use bulk_create / bulk_update, so 10,000 rows take seconds, not minutes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
@@ -24,10 +38,11 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from issues.models import Category, Issue, Source
+from issues.models import OPEN_STATUSES, Category, Issue, Source
 
 from .credit_code import normalize, validate_credit_code
 from .formats import FileRejected, cell_text, read_table
@@ -38,6 +53,7 @@ Progress = Callable[[str, int, int], None]
 TEXT_LIMIT = 10_000  # difficulties and needs; a longer cell is almost surely a paste accident
 MAX_WHOLE_NUMBER = 2_147_483_647
 LOOKUP_CHUNK = 2000  # ids per IN (...): well under SQLite's 32,766 variables
+ERRORS_KEPT = 100  # problems listed by the admin and the command; the rest are counted
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +143,26 @@ class RowError:
 NEW, UPDATE, SKIP = "new", "update", "skip"
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an existing enterprise the row would change."""
+
+    field: str  # Enterprise field: name, district, sector, employees
+    column: str  # the header as written in the file
+    old: str  # as shown to people (the district's name, the sector's label)
+    new: str
+    old_value: str  # as stored (district id, sector code): what a confirmation is bound to
+    new_value: str
+
+
+@dataclass(frozen=True)
+class OpenNeed:
+    """A need of the file the enterprise already has an open issue for."""
+
+    need: str
+    issue_id: int
+
+
 @dataclass
 class PreviewRow:
     row: int
@@ -135,6 +171,10 @@ class PreviewRow:
     enterprise: str  # new / update / skip
     response: str  # new / update / skip
     issues: int  # issues this row would create
+    changes: list[FieldChange] = field(default_factory=list)  # of the existing enterprise
+    is_key: bool = False  # the existing enterprise is on the key list
+    enterprise_name: str = ""  # the name it has now (before a change of name)
+    already_open: list[OpenNeed] = field(default_factory=list)
 
     @property
     def action(self) -> str:
@@ -143,6 +183,10 @@ class PreviewRow:
         if UPDATE in (self.enterprise, self.response) or self.issues:
             return UPDATE
         return SKIP
+
+    @property
+    def key_change(self) -> bool:
+        return self.is_key and bool(self.changes)
 
 
 @dataclass
@@ -153,7 +197,8 @@ class ImportResult:
     kind: str = ""
     encoding: str = ""
     total_rows: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first ERRORS_KEPT, in row order
+    error_count: int = 0  # all of them
     preview: list[PreviewRow] = field(default_factory=list)
     enterprises_created: int = 0
     enterprises_updated: int = 0
@@ -162,11 +207,47 @@ class ImportResult:
     responses_updated: int = 0
     responses_unchanged: int = 0
     issues_created: int = 0
+    issues_already_open: int = 0  # needs not raised again: the enterprise has them open
+    key_changes_refused: bool = False  # the only errors: changes to key enterprises not allowed
     written: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.error_count
+
+    @property
+    def errors_not_listed(self) -> int:
+        return self.error_count - len(self.errors)
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append(error)
+
+    @property
+    def changed_rows(self) -> list[PreviewRow]:
+        return [p for p in self.preview if p.changes]
+
+    @property
+    def key_change_rows(self) -> list[PreviewRow]:
+        return [p for p in self.preview if p.key_change]
+
+    @property
+    def already_open_rows(self) -> list[PreviewRow]:
+        return [p for p in self.preview if p.already_open]
+
+    @property
+    def key_changes_digest(self) -> str:
+        """Names exactly the key-enterprise changes of this plan ("" when there are none): a
+        confirmation given for one preview does not cover other changes found at confirm time."""
+        changes = sorted(
+            (p.credit_code, c.field, c.old_value, c.new_value)
+            for p in self.key_change_rows
+            for c in p.changes
+        )
+        if not changes:
+            return ""
+        return hashlib.sha256(repr(changes).encode()).hexdigest()
 
     def counts(self) -> dict[str, int]:
         return {
@@ -177,6 +258,7 @@ class ImportResult:
             "responses_updated": self.responses_updated,
             "responses_unchanged": self.responses_unchanged,
             "issues_created": self.issues_created,
+            "issues_already_open": self.issues_already_open,
         }
 
 
@@ -248,18 +330,24 @@ def parse_whole_number(value) -> int | None:
     return number
 
 
-def parse_choice(value, labels: dict[str, str], choices) -> str:
+def choice_names(choices) -> dict[str, str]:
+    """Lower-cased code and label (in the active language, e.g. "normal", "mostly normal")
+    → code. Built once per import: each label is a lazy translation, ~10 µs to read."""
+    names = {str(label).lower(): code for code, label in choices.choices}
+    return names | {code: code for code in choices.values}
+
+
+def parse_choice(value, labels: dict[str, str], choices, names: dict[str, str] | None = None) -> str:
     text = unicodedata.normalize("NFKC", _text(value))
     if not text:
         return ""
     if text in labels:
         return labels[text]
-    lowered = text.lower().replace(" ", "_").replace("-", "_")
-    if lowered in choices.values:
-        return lowered
-    for code, label in choices.choices:  # the English (or translated) label, e.g. "Normal"
-        if str(label).lower() == text.lower():
-            return code
+    names = choice_names(choices) if names is None else names
+    lowered = text.lower()
+    code = names.get(lowered.replace(" ", "_").replace("-", "_")) or names.get(lowered)
+    if code is not None:
+        return code
     raise CellError(
         _("“%(value)s” is not allowed here: use one of %(allowed)s.")
         % {"value": text[:50], "allowed": "、".join(labels)}
@@ -289,9 +377,14 @@ class _Lookups:
         self.categories = {c.name: c for c in categories} | {c.code.lower(): c for c in categories}
         self.category_names = [c.name for c in categories if c.is_active]
         self.other_category = next((c for c in categories if c.code == "other"), None)
+        self.choice_names = {
+            choices: choice_names(choices) for choices in (Sector, OperatingStatus, OrderTrend)
+        }
+        self.district_names = {d.pk: d.name for d in self.districts.values()}
+        self.sector_labels = {code: str(label) for code, label in Sector.choices}
 
 
-def _map_headers(headers: list[str], errors: list[RowError]) -> dict[str, int]:
+def _map_headers(headers: list[str], result: ImportResult) -> dict[str, int]:
     """column key → index in the row; records missing, duplicate and blank headers."""
     mapping: dict[str, int] = {}
     for index, header in enumerate(headers):
@@ -299,14 +392,12 @@ def _map_headers(headers: list[str], errors: list[RowError]) -> dict[str, int]:
         if key is None:
             continue  # an extra column: kept in the raw row, otherwise ignored
         if key in mapping:
-            errors.append(
-                RowError(1, header, _("This column appears twice; delete one of them.")),
-            )
+            result.add_error(RowError(1, header, _("This column appears twice; delete one of them.")))
             continue
         mapping[key] = index
     missing = [c.chinese for c in COLUMNS if c.required and c.key not in mapping]
     if missing:
-        errors.append(
+        result.add_error(
             RowError(
                 1,
                 "",
@@ -326,16 +417,16 @@ def _parse_row(
     headers: list[str],
     mapping: dict[str, int],
     lookups: _Lookups,
-    errors: list[RowError],
+    result: ImportResult,
 ) -> ParsedRow | None:
-    before = len(errors)
+    before = result.error_count
 
     def cell(key):
         index = mapping.get(key)
         return cells[index] if index is not None and index < len(cells) else None
 
     def fail(key, reason):
-        errors.append(RowError(number, headers[mapping[key]], reason))
+        result.add_error(RowError(number, headers[mapping[key]], reason))
 
     def required_text(key, max_length):
         text = _text(cell(key))
@@ -396,7 +487,7 @@ def _parse_row(
             values[key] = ""
             continue
         try:
-            values[key] = parse_choice(cell(key), labels, choices)
+            values[key] = parse_choice(cell(key), labels, choices, lookups.choice_names[choices])
         except CellError as exc:
             values[key] = ""
             fail(key, str(exc))
@@ -444,11 +535,11 @@ def _parse_row(
     needs = split_items(optional_text("needs", TEXT_LIMIT), NEED_SEPARATORS)
     values["needs"] = "\n".join(needs)
 
+    if result.error_count > before:
+        return None
     raw = {
         header: cell_text(cells[i]) if i < len(cells) else "" for i, header in enumerate(headers) if header
     }
-    if len(errors) > before:
-        return None
     return ParsedRow(number, values, raw, categories, needs)
 
 
@@ -472,6 +563,15 @@ def _issue_title(need: str) -> str:
     return need if len(need) <= 200 else need[:199] + "…"
 
 
+def need_key(text: str) -> str:
+    """What makes two needs the same need: their words, whatever the width of the characters
+    (NFKC), letter case, spaces, line breaks and punctuation ("用电容量不足，需增容变压器" and
+    "用电容量不足, 需增容变压器。" are one need; a title cut at 200 characters with "…" is
+    still the need it was cut from)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZC")
+
+
 def _chunks(items: list, size: int = LOOKUP_CHUNK):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -485,43 +585,53 @@ def import_survey_file(
     by,
     create_issues: bool,
     dry_run: bool,
+    allow_key_changes: bool = False,
+    key_changes_seen: str | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Check, preview and (unless dry_run or any error) import one survey file, all or nothing."""
+    """Check, preview and (unless dry_run or any error) import one survey file, all or nothing.
+
+    A change to an existing key enterprise is refused (every changed field is an error,
+    nothing is imported) unless `allow_key_changes`; with `key_changes_seen` (the
+    ``key_changes_digest`` of the preview the user confirmed) only exactly those changes
+    are allowed: a preview confirmed before someone else changed the enterprises does not
+    cover what changed since.
+    """
     report = progress or (lambda stage, done, total: None)
     result = ImportResult(filename=filename, survey_name=(survey_name or "").strip(), dry_run=dry_run)
     if not result.survey_name:
-        result.errors.append(
+        result.add_error(
             RowError(None, "", _("Give the survey round a name, e.g. 2023年一季度重点企业问卷."))
         )
         return result
     if len(result.survey_name) > 200:
-        result.errors.append(RowError(None, "", _("The survey name is too long: at most 200 characters.")))
+        result.add_error(RowError(None, "", _("The survey name is too long: at most 200 characters.")))
         return result
     if create_issues and by is None:
-        result.errors.append(RowError(None, "", _("Creating issues needs the importing user.")))
+        result.add_error(RowError(None, "", _("Creating issues needs the importing user.")))
         return result
     try:
         table = read_table(data)
     except FileRejected as exc:
-        result.errors.append(RowError(None, "", str(exc)))
+        result.add_error(RowError(None, "", str(exc)))
         return result
     result.kind, result.encoding, result.total_rows = table.kind, table.encoding, len(table.rows)
 
-    mapping = _map_headers(table.headers, result.errors)
-    if result.errors:
+    mapping = _map_headers(table.headers, result)
+    if not result.ok:
         return result
+    columns = {key: table.headers[index] for key, index in mapping.items()}
     lookups = _Lookups()
 
     parsed: list[ParsedRow] = []
     first_row_of: dict[str, int] = {}
     total = len(table.rows)
     for done, (number, cells) in enumerate(table.rows, start=1):
-        row = _parse_row(number, cells, table.headers, mapping, lookups, result.errors)
+        row = _parse_row(number, cells, table.headers, mapping, lookups, result)
         index = mapping["credit_code"]
         code = normalize(_text(cells[index])) if index < len(cells) else ""
         if code and code in first_row_of:
-            result.errors.append(
+            result.add_error(
                 RowError(
                     number,
                     table.headers[index],
@@ -534,8 +644,8 @@ def import_survey_file(
         first_row_of.setdefault(code, number)
         if done % 500 == 0 or done == total:
             report("check", done, total)
-    if result.errors:
-        result.errors.sort(key=lambda e: e.row or 0)
+    if not result.ok:
+        # Rows are checked in order, so the kept problems are the file's first ones.
         return result
 
     try:
@@ -544,9 +654,15 @@ def import_survey_file(
         # running at the same moment on the same enterprises waits, then plans from what
         # this one wrote, instead of overwriting it from a stale plan.
         with transaction.atomic():
-            plans = _plan(result, parsed, lookups, create_issues, lock=not dry_run)
+            plans = _plan(result, parsed, lookups, columns, create_issues, lock=not dry_run)
             if not dry_run:
-                _write(result, plans, by, report)
+                allowed = allow_key_changes and (
+                    key_changes_seen is None or key_changes_seen == result.key_changes_digest
+                )
+                if result.key_change_rows and not allowed:
+                    _refuse_key_changes(result, seen=key_changes_seen if allow_key_changes else None)
+                else:
+                    _write(result, plans, by, report)
     except OperationalError as exc:
         # The database could not write: disk full ("database or disk is full" on SQLite, "No
         # space left on device" on PostgreSQL), read-only, gone. The transaction is rolled
@@ -557,7 +673,7 @@ def import_survey_file(
             "Nothing was imported: the database could not write (%(reason)s). "
             "Free disk space or check the database, then import again."
         )
-        result.errors.append(RowError(None, "", message % {"reason": detail}))
+        result.add_error(RowError(None, "", message % {"reason": detail}))
         result.written = False
     except (IntegrityError, ValidationError) as exc:
         # Someone changed the same rows meanwhile (or a rule in the workflow refused a need):
@@ -567,14 +683,56 @@ def import_survey_file(
         else:  # table and key names are for the log, not for the page
             log.warning("survey import refused by the database: %s", exc)
             reason = _("someone changed the same enterprises or responses at the same time")
-        result.errors.append(
+        result.add_error(
             RowError(None, "", _("Nothing was imported: %(reason)s. Please try again.") % {"reason": reason})
         )
         result.written = False
     return result
 
 
-def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock: bool) -> list:
+def _refuse_key_changes(result: ImportResult, *, seen: str | None) -> None:
+    """Nothing is written: one problem per changed field of a key enterprise."""
+    result.key_changes_refused = True
+    if seen is not None:
+        result.add_error(
+            RowError(
+                None,
+                "",
+                _(
+                    "The changes to key enterprises are not the ones you confirmed: the enterprises "
+                    "were changed after the preview. Check the changes below again."
+                ),
+            )
+        )
+    for preview in result.key_change_rows:
+        for change in preview.changes:
+            result.add_error(
+                RowError(
+                    preview.row,
+                    change.column,
+                    _(
+                        "“%(enterprise)s” is a key enterprise: this would change it from “%(old)s” "
+                        "to “%(new)s”, which needs an explicit confirmation."
+                    )
+                    % {"enterprise": preview.enterprise_name, "old": change.old, "new": change.new},
+                )
+            )
+
+
+def _shown(field_name: str, value, lookups: _Lookups) -> str:
+    """A stored enterprise value as people read it."""
+    if value is None or value == "":
+        return "—"
+    if field_name == "district_id":
+        return lookups.district_names.get(value, str(value))
+    if field_name == "sector":
+        return lookups.sector_labels.get(value, value)
+    return str(value)
+
+
+def _plan(
+    result: ImportResult, parsed: list, lookups, columns: dict[str, str], create_issues: bool, lock: bool
+) -> list:
     """What each row would do (also the preview's counts), from the rows that exist now;
     `lock`: lock the existing enterprises the file touches until the transaction ends."""
     # Everything existing that the file touches, in a few queries.
@@ -587,24 +745,43 @@ def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock
         enterprises.update({e.credit_code: e for e in found})
     survey = Survey.objects.filter(name=result.survey_name).first()
     responses: dict[int, SurveyResponse] = {}
-    raised: dict[int, set[str]] = {}
+    ids = [e.pk for e in enterprises.values()]
     if survey is not None and enterprises:
-        ids = [e.pk for e in enterprises.values()]
         for chunk in _chunks(ids):
             for response in SurveyResponse.objects.filter(survey=survey, enterprise_id__in=chunk):
                 responses[response.enterprise_id] = response
-        response_ids = [r.pk for r in responses.values()]
-        for chunk in _chunks(response_ids):
-            for response_id, title in Issue.objects.filter(
-                survey_response_id__in=chunk, source=Source.SURVEY
-            ).values_list("survey_response_id", "title"):
-                raised.setdefault(response_id, set()).add(title)
+    # In one query: the needs already raised from these responses (in any status: a need is
+    # never raised twice from one answer), and the enterprises' open issues from any source
+    # and any round — a need among them is not raised again either (the same answers re-sent
+    # under another round name, as UTF-8 after GB18030), but reported with the issue.
+    raised: dict[int, set[str]] = {}  # response id → titles
+    open_needs: dict[int, dict[str, int]] = {}  # enterprise id → need key → the oldest issue's id
+    if create_issues and enterprises:
+        for chunk in _chunks(ids):
+            condition = Q(enterprise_id__in=chunk, status__in=OPEN_STATUSES)
+            if survey is not None:
+                condition |= Q(
+                    source=Source.SURVEY,
+                    survey_response__survey=survey,
+                    survey_response__enterprise_id__in=chunk,
+                )
+            found = (
+                Issue.objects.filter(condition)
+                .order_by("pk")
+                .values_list("pk", "enterprise_id", "title", "status", "source", "survey_response_id")
+            )
+            for issue_id, enterprise_id, title, status, source, response_id in found:
+                if source == Source.SURVEY and response_id is not None:
+                    raised.setdefault(response_id, set()).add(title)
+                if status in OPEN_STATUSES and enterprise_id is not None:
+                    open_needs.setdefault(enterprise_id, {}).setdefault(need_key(title), issue_id)
 
     # The plan: what each row would do.
     plans = []
     for row in parsed:
         values = row.values
         enterprise = enterprises.get(values["credit_code"])
+        changes: list[FieldChange] = []
         if enterprise is None:
             enterprise_action, changed_fields = NEW, []
         else:
@@ -615,7 +792,21 @@ def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock
                 "sector": values["sector"],
                 "employees": values["employees"] if values["employees"] is not None else enterprise.employees,
             }
-            changed_fields = [f.removesuffix("_id") for f, v in wanted.items() if getattr(enterprise, f) != v]
+            for name, new in wanted.items():
+                old = getattr(enterprise, name)
+                if old != new:
+                    key = name.removesuffix("_id")
+                    changes.append(
+                        FieldChange(
+                            field=key,
+                            column=columns[key],
+                            old=_shown(name, old, lookups),
+                            new=_shown(name, new, lookups),
+                            old_value="" if old is None else str(old),
+                            new_value="" if new is None else str(new),
+                        )
+                    )
+            changed_fields = [c.field for c in changes]
             enterprise_action = UPDATE if changed_fields else SKIP
         response = responses.get(enterprise.pk) if enterprise is not None else None
         answers = {f: values[f] for f in RESPONSE_FIELDS if f != "raw_row"} | {"raw_row": row.raw}
@@ -623,14 +814,20 @@ def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock
             response_action = NEW
         else:
             response_action = UPDATE if any(getattr(response, f) != v for f, v in answers.items()) else SKIP
-        new_needs = []
+        new_needs, already_open = [], []
         if create_issues:
             seen = set(raised.get(response.pk, set())) if response is not None else set()
+            open_here = open_needs.get(enterprise.pk, {}) if enterprise is not None else {}
+            seen_keys: set[str] = set()
             for index, need in enumerate(row.needs):
                 title = _issue_title(need)
-                if title in seen:
+                key = need_key(title)
+                if title in seen or key in seen_keys:
+                    continue  # raised from this very response already, or twice in the row
+                seen_keys.add(key)
+                if key in open_here:
+                    already_open.append(OpenNeed(title, open_here[key]))
                     continue
-                seen.add(title)
                 if index < len(row.categories):
                     category = row.categories[index]
                 else:
@@ -656,6 +853,10 @@ def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock
                 enterprise_action,
                 response_action,
                 len(new_needs),
+                changes=changes,
+                is_key=enterprise is not None and enterprise.is_key,
+                enterprise_name=enterprise.name if enterprise is not None else values["name"],
+                already_open=already_open,
             )
         )
     for preview in result.preview:
@@ -666,6 +867,7 @@ def _plan(result: ImportResult, parsed: list, lookups, create_issues: bool, lock
         result.responses_updated += preview.response == UPDATE
         result.responses_unchanged += preview.response == SKIP
         result.issues_created += preview.issues
+        result.issues_already_open += len(preview.already_open)
     return plans
 
 

@@ -272,7 +272,7 @@ def test_a_changed_row_updates_the_enterprise_and_the_response(coordinator, tmp_
 
 @pytest.mark.django_db
 def test_existing_enterprise_is_matched_by_code_whatever_the_case(coordinator):
-    EnterpriseFactory(credit_code="91120111NEUCAKJX4R", name="旧名称")
+    EnterpriseFactory(credit_code="91120111NEUCAKJX4R", name="旧名称", is_key=False)
     out, _ = run_command(str(FIXTURES / "survey-utf8.csv"), "--survey", SURVEY)
     assert "enterprises: 11 new, 1 updated, 0 unchanged" in out
     assert Enterprise.objects.get(credit_code="91120111NEUCAKJX4R").name == "天津新宏精密有限公司"
