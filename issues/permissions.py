@@ -90,7 +90,7 @@ def visible_issues(user, queryset=None):
                 pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
             )
     if Role.OFFICIAL in held:
-        condition |= Q(raised_by=user) | Q(visit__in_subquery=visits_of(user))
+        condition |= Q(raised_by=user) | Q(visit__in=visits_of(user))
     return qs.filter(condition)
 
 
@@ -113,7 +113,7 @@ def my_issues_condition(user) -> Q:
             pk__in_subquery=CoDepartment.objects.filter(department__in=depts).values("issue_id")
         )
     if Role.OFFICIAL in roles_of(user):
-        condition |= Q(raised_by=user) | Q(visit__in_subquery=visits_of(user))
+        condition |= Q(raised_by=user) | Q(visit__in=visits_of(user))
     return condition
 
 

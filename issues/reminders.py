@@ -34,13 +34,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .models import OPEN_STATUSES, Colour, Department, Issue, ReminderSent, colour_conditions
+from .models import Colour, Department, Issue, ReminderSent, colour_conditions
 from .roles import Role
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ DAILY, RED_LIST, WEEKLY = "daily", "red_list", "weekly"
 # A message lists at most this many issues (the counts above the list stay exact); the
 # rest are one click away in the issue list.
 LIST_LIMIT = 200
-COLOUR_ORDER = {Colour.RED: 0, Colour.YELLOW: 1, Colour.BLUE: 2}
+COLOURS = (Colour.RED, Colour.YELLOW, Colour.BLUE)
 
 
 @dataclass
@@ -74,18 +74,16 @@ def recipient_language(user) -> str:
     return getattr(user, "language", "") or settings.LANGUAGE_CODE
 
 
-def _coloured(today: date) -> Q:
-    colours = colour_conditions(today)
-    return colours[Colour.RED] | colours[Colour.YELLOW] | colours[Colour.BLUE]
-
-
 def coloured_issues(today: date) -> list[dict]:
-    """Every active issue that is blue, yellow or red today, red first, by deadline."""
-    rows = (
-        Issue.objects.active()
-        .filter(_coloured(today))
+    """Every open issue that is red, yellow or blue today, red first (the colour's rank), by
+    deadline. Red includes issues untriaged past their limit: they have no owner yet and go
+    to the coordinators' supervision list."""
+    colours = colour_conditions(today)
+    return list(
+        Issue.objects.open()
+        .filter(colours[Colour.RED] | colours[Colour.YELLOW] | colours[Colour.BLUE])
         .with_colour(today)
-        .exclude(colour=Colour.NONE)
+        .order_by("colour_rank", F("deadline").asc(nulls_first=True), "id")
         .values(
             "id",
             "title",
@@ -97,11 +95,10 @@ def coloured_issues(today: date) -> list[dict]:
             "enterprise__name",
         )
     )
-    return sorted(rows, key=lambda r: (COLOUR_ORDER[r["colour"]], r["deadline"], r["id"]))
 
 
 def _summary(issues: list[dict]) -> dict:
-    counts = {c: 0 for c in COLOUR_ORDER}
+    counts = {c: 0 for c in COLOURS}
     for issue in issues:
         counts[issue["colour"]] += 1
     return {
@@ -115,28 +112,24 @@ def _summary(issues: list[dict]) -> dict:
 
 
 def weekly_figures(today: date) -> dict:
-    """Open issues by department with their colours, and the week's flow (two queries)."""
-    week_ago = today - timedelta(days=7)
-    colours = colour_conditions(today)
-    red, yellow, blue = colours[Colour.RED], colours[Colour.YELLOW], colours[Colour.BLUE]
-    departments = list(
-        Issue.objects.filter(status__in=OPEN_STATUSES)
-        .values("lead_department__name")
-        .annotate(
-            open=Count("id"),
-            red=Count("id", filter=red),
-            yellow=Count("id", filter=yellow),
-            blue=Count("id", filter=blue),
-        )
-        .order_by("-red", "-open", "lead_department__name")
-    )
-    flow = Issue.objects.aggregate(
-        raised=Count("id", filter=Q(raised_on__gt=week_ago, raised_on__lte=today)),
-        resolved=Count("id", filter=Q(resolved_at__date__gt=week_ago, resolved_at__date__lte=today)),
-        closed=Count("id", filter=Q(closed_at__date__gt=week_ago, closed_at__date__lte=today)),
-    )
+    """Open issues by department with their colours (the now figures), and what happened in
+    the last seven days (the dashboard's period figures): two queries and the daily counts."""
+    from dashboard import figures
+
+    week = figures.Period(today - timedelta(days=6), today)
+    by_department = Issue.objects.now_counts(today, by="lead_department__name")
+    departments = sorted(
+        (
+            {"lead_department__name": name, "open": c["open"], "red": c["overdue"], "yellow": c["yellow"],
+             "blue": c["blue"]}
+            for name, c in by_department.items()
+        ),
+        key=lambda d: (-d["red"], -d["open"], d["lead_department__name"] or ""),
+    )  # fmt: skip
+    counts = figures.tallies(week, figures.Filters())
+    flow = {"raised": counts["raised"], "resolved": counts["resolved"], "closed": counts["closed"]}
     totals = {k: sum(d[k] for d in departments) for k in ("open", "red", "yellow", "blue")}
-    return {"departments": departments, "flow": flow, "totals": totals, "week_start": week_ago + timedelta(1)}
+    return {"departments": departments, "flow": flow, "totals": totals, "week_start": week.start}
 
 
 def plan(today: date, *, weekly: bool) -> tuple[list[Reminder], int]:
@@ -166,6 +159,7 @@ def plan(today: date, *, weekly: bool) -> tuple[list[Reminder], int]:
     users = {u.pk: u for u in User.objects.filter(pk__in=wanted_ids, is_active=True)}
 
     red = [i for i in issues if i["colour"] == Colour.RED]
+    order = {colour: rank for rank, colour in enumerate(COLOURS)}
     figures = weekly_figures(today) if send_weekly and any(Role.LEADER in roles[u] for u in users) else None
     reminders: list[Reminder] = []
     for user_id, user in sorted(users.items()):
@@ -173,7 +167,7 @@ def plan(today: date, *, weekly: bool) -> tuple[list[Reminder], int]:
         for dept_id in members.get(user_id, []):
             own += unowned_by_dept[dept_id]
         if own:
-            own.sort(key=lambda r: (COLOUR_ORDER[r["colour"]], r["deadline"], r["id"]))
+            own.sort(key=lambda r: (order[r["colour"]], r["deadline"] or today, r["id"]))
             reminders.append(Reminder(user, DAILY, _summary(own), len(own)))
         if Role.COORDINATOR in roles.get(user_id, ()) and red:
             reminders.append(Reminder(user, RED_LIST, _summary(red), len(red)))

@@ -486,6 +486,31 @@ def record_round(
     `by` is None when the enterprise answers through a feedback link.
     """
     issue = _lock(issue_id, by, Action.FEEDBACK, expected_version) if by else _lock_for_enterprise(issue_id)
+    return _record_round(
+        issue,
+        by,
+        contacted_on=contacted_on,
+        channel=channel,
+        reply_satisfaction=reply_satisfaction,
+        solution_satisfaction=solution_satisfaction,
+        comment=comment,
+        contact_name=contact_name,
+        close=close,
+    )
+
+
+def _record_round(
+    issue: Issue,
+    by,
+    *,
+    contacted_on,
+    channel,
+    reply_satisfaction,
+    solution_satisfaction,
+    comment,
+    contact_name,
+    close,
+) -> FeedbackRound:
     errors = {}
     if contacted_on is None:
         errors["contacted_on"] = _("Give the date the enterprise answered.")
@@ -564,9 +589,36 @@ def latest_round(issue: Issue) -> FeedbackRound | None:
 
 
 @transaction.atomic
-def confirm(*, issue_id: int, by, note: str = "", expected_version: int | None = None) -> Issue:
-    """resolved → closed (交账): the enterprise's latest answer accepts the solution."""
+def confirm(
+    *,
+    issue_id: int,
+    by,
+    note: str = "",
+    contacted_on: date | None = None,
+    reply_satisfaction: str = "",
+    solution_satisfaction: str = "",
+    channel: str = Channel.PHONE,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Issue:
+    """resolved → closed (交账): the enterprise's latest answer accepts the solution.
+
+    With an answer given here, it is recorded first (a feedback round): accepted, the issue
+    closes; unsatisfied, it goes back to its department instead, in the same step."""
     issue = _lock(issue_id, by, Action.CONFIRM, expected_version)
+    if contacted_on or reply_satisfaction or solution_satisfaction:
+        _record_round(
+            issue,
+            by,
+            contacted_on=contacted_on,
+            channel=channel,
+            reply_satisfaction=reply_satisfaction,
+            solution_satisfaction=solution_satisfaction,
+            comment=comment or note,
+            contact_name="",
+            close=True,
+        )
+        return issue
     latest = latest_round(issue)
     if latest is None or latest.recorded_at < issue.resolved_at:
         raise WorkflowError(

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from issues import reminders, workflow
-from issues.models import ReminderSent
+from issues.models import Issue, ReminderSent
 
 from .factories import IssueFactory, UserFactory
 
@@ -34,7 +34,7 @@ def active_issue(coordinator, department, *, owner=None, colour: str, title: str
     issue.compute_supervision_dates(None)
     # Back-dating is test set-up (the workflow refuses past deadlines, rightly).
     issue.save(update_fields=["deadline", "last_progress_on", "due_soon_from", "stalled_from"])
-    assert issue.colour_on(TODAY) == ("" if colour == "none" else colour)
+    assert Issue.objects.with_colour(TODAY).get(pk=issue.pk).colour == ("" if colour == "none" else colour)
     return issue
 
 

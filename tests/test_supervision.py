@@ -82,7 +82,8 @@ def test_red_the_day_after_the_deadline(history):
     assert colours(issue, date(2026, 10, 9), date(2026, 10, 10)) == [Colour.BLUE, Colour.RED]
     assert not Issue.objects.overdue(date(2026, 10, 9)).filter(pk=issue.pk).exists()
     assert Issue.objects.overdue(date(2026, 10, 10)).filter(pk=issue.pk).exists()
-    assert issue.days_overdue(date(2026, 10, 12)) == 3
+    on_12th = Issue.objects.with_colour(date(2026, 10, 12)).get(pk=issue.pk)
+    assert on_12th.days_overdue(date(2026, 10, 12)) == 3
 
 
 def test_spring_festival_make_up_saturday_counts_as_a_working_day(history):
@@ -115,26 +116,36 @@ def test_late_milestone_turns_yellow_the_day_after_its_due_date(history):
         Colour.NONE,
         Colour.YELLOW,
     ]
-    assert Issue.objects.behind_schedule(date(2026, 3, 26)).filter(pk=issue.pk).exists()
-    assert not Issue.objects.behind_schedule(date(2026, 3, 25)).filter(pk=issue.pk).exists()
+    assert Issue.objects.with_colour_filter(Colour.YELLOW, date(2026, 3, 26)).filter(pk=issue.pk).exists()
+    assert not Issue.objects.with_colour_filter(Colour.YELLOW, date(2026, 3, 25)).filter(pk=issue.pk).exists()
 
 
-def test_resolved_and_new_issues_have_no_colour(history):
-    late, new = history["resolved_late"], history["new"]
+def test_a_resolved_issue_has_no_colour(history):
+    late = history["resolved_late"]
     assert colours(late, date(2026, 3, 26), date(2026, 6, 1)) == [Colour.NONE, Colour.NONE]
-    assert colours(new, date(2026, 3, 26)) == [Colour.NONE]
-    assert not Issue.objects.overdue(date(2026, 6, 1)).filter(pk__in=[late.pk, new.pk]).exists()
+    assert not Issue.objects.overdue(date(2026, 6, 1)).filter(pk=late.pk).exists()
 
 
-def test_sql_colour_equals_python_colour_on_every_day(history):
+def test_an_untriaged_issue_turns_red_after_its_two_working_days(history):
+    new = history["new"]  # raised Mon 2026-03-02: to be triaged by Wed 03-04 (交办时限)
+    assert new.respond_by == date(2026, 3, 4)
+    assert colours(new, date(2026, 3, 4), date(2026, 3, 5)) == [Colour.NONE, Colour.RED]
+    assert Issue.objects.overdue(date(2026, 3, 5)).filter(pk=new.pk).exists()
+    late = Issue.objects.with_colour(date(2026, 3, 9)).get(pk=new.pk)
+    assert late.days_overdue(date(2026, 3, 9)) == 5
+
+
+def test_the_colour_annotation_its_rank_and_every_filter_agree_on_every_day(history):
+    """One definition (colour_conditions): the annotation, its rank and the filters derive
+    from it, so they cannot disagree."""
     issues = [v for v in history.values() if isinstance(v, Issue)]
+    rank = {Colour.RED: 0, Colour.YELLOW: 1, Colour.BLUE: 2, Colour.NONE: 3}
     for day in days(date(2026, 1, 30), date(2026, 10, 15)):
-        annotated = dict(Issue.objects.with_colour(day).values_list("pk", "colour"))
-        for issue in issues:
-            assert annotated[issue.pk] == issue.colour_on(day), (issue, day)
+        annotated = {i.pk: (i.colour, i.colour_rank) for i in Issue.objects.with_colour(day)}
         for colour in (Colour.RED, Colour.YELLOW, Colour.BLUE):
             filtered = set(Issue.objects.with_colour_filter(colour, day).values_list("pk", flat=True))
-            assert filtered == {i.pk for i in issues if i.colour_on(day) == colour}, (colour, day)
+            assert filtered == {i.pk for i in issues if annotated[i.pk][0] == colour}, (colour, day)
+        assert all(annotated[i.pk][1] == rank[annotated[i.pk][0]] for i in issues)
 
 
 def test_2027_falls_back_to_monday_to_friday(history):
@@ -148,7 +159,7 @@ def test_2027_falls_back_to_monday_to_friday(history):
     assert issue.due_soon_from == date(2027, 9, 29)  # Fri Oct 1, Thu Sep 30, Wed Sep 29
     assert not Issue.objects.due_soon(date(2027, 9, 28)).filter(pk=issue.pk).exists()
     assert Issue.objects.due_soon(date(2027, 9, 29)).filter(pk=issue.pk).exists()
-    assert issue.colour_on(date(2027, 10, 5)) == Colour.RED
+    assert colours(issue, date(2027, 10, 5)) == [Colour.RED]
 
 
 def test_annotated_on_track_colour_is_kept_on_the_instance(history):

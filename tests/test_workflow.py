@@ -62,7 +62,8 @@ def test_full_life_cycle_writes_one_event_per_step(new_issue, coordinator, staff
         ("in_progress", "resolved"),
         ("resolved", "closed"),
     ]
-    assert issue.version == 7
+    # assign, start, progress, resolve, and the answer recorded and closed in one step
+    assert issue.version == 6
 
 
 @pytest.mark.parametrize(
@@ -185,7 +186,8 @@ def test_solved_on_site_is_closed_resolved(official, db):
         resolution="现场开通",
     )
     assert (issue.status, issue.outcome, issue.solved_on_site) == (Status.CLOSED, Outcome.RESOLVED, True)
-    assert kinds(issue) == [EventKind.RAISED, EventKind.CONFIRMED]
+    assert kinds(issue) == [EventKind.RAISED, EventKind.RESOLVED, EventKind.CONFIRMED]
+    assert IssueEvent.objects.get(issue=issue, kind=EventKind.RESOLVED).on_the_spot
 
 
 def test_extension_request_approved_keeps_original(new_issue, coordinator, staff_a, dept_a, today):

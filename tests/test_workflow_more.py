@@ -288,11 +288,11 @@ def test_a_late_milestone_turns_the_issue_yellow_until_it_is_done(issue_a, staff
     )
     issue = Issue.objects.get(pk=issue_a.pk)
     assert issue.stalled_from == today
-    assert issue.colour_on(today) == Colour.YELLOW
-    assert Issue.objects.behind_schedule(today).filter(pk=issue.pk).exists()
+    assert Issue.objects.with_colour(today).get(pk=issue.pk).colour == Colour.YELLOW
+    assert Issue.objects.with_colour_filter(Colour.YELLOW, today).filter(pk=issue.pk).exists()
     workflow.complete_milestone(milestone_id=milestone.pk, by=staff_a)
     issue = Issue.objects.get(pk=issue_a.pk)
-    assert issue.colour_on(today) == Colour.NONE
+    assert Issue.objects.with_colour(today).get(pk=issue.pk).colour == Colour.NONE
     assert issue.stalled_from == workdays.add_workdays(today, 10)
 
 

@@ -553,18 +553,17 @@ class Story:
         self.progress(issue, self.days_ago(4), "已重新组织现场核查。")
 
     def closed_unreachable(self):
-        """Resolved, but the enterprise cannot be reached: closed as a documented exception."""
-        issue, code, resolution = self.raise_from_visit(60, 110)
-        r = issue.raised_on
-        self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
-        self.resolve(issue, self.wd(r, 9), resolution)
-        self.at(self.wd(r, 20))
-        workflow.close_unconfirmed(
-            issue_id=issue.pk,
-            by=self.coordinator,
-            outcome=Outcome.UNREACHABLE,
-            reason="三次电话回访（三个工作日）均无人接听，联系人已离职。",
-        )
+        """Resolved, but the enterprise cannot answer: closed as a documented exception."""
+        for outcome, reason in (
+            (Outcome.UNREACHABLE, "三次电话回访（三个工作日）均无人接听，联系人已离职。"),
+            (Outcome.ENTERPRISE_CLOSED, "企业已注销，无法回访。"),
+        ):
+            issue, code, resolution = self.raise_from_visit(60, 110)
+            r = issue.raised_on
+            self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
+            self.resolve(issue, self.wd(r, 9), resolution)
+            self.at(self.wd(r, 20))
+            workflow.close_unconfirmed(issue_id=issue.pk, by=self.coordinator, outcome=outcome, reason=reason)
 
     def new(self, n):
         for _ in range(n):
