@@ -151,7 +151,12 @@ def test_the_story_covers_every_part_of_the_life_cycle(seeded):
     linked = resolved_common.linked_issues.all()
     assert linked.count() >= 2
     assert all(i.status in (Status.RESOLVED, Status.CLOSED) for i in linked)
-    assert commons.get(status=Status.IN_PROGRESS).linked_issues.filter(status=Status.NEW).exists()
+    # the linked issues of a common issue being handled follow it: none waits as new, and
+    # those that were new take its department and deadline
+    working = commons.get(status=Status.IN_PROGRESS)
+    assert working.linked_issues.count() == 4
+    assert not working.linked_issues.filter(status=Status.NEW).exists()
+    assert working.linked_issues.filter(lead_department=working.lead_department, deadline=working.deadline).exists()
 
 
 def test_history_is_replayed_at_real_past_dates(seeded):

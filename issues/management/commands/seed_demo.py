@@ -507,10 +507,24 @@ class Story:
             workflow.close(issue_id=issue.pk, by=self.coordinator, outcome=outcome, reason=reason)
 
     def resolved_waiting(self, n):
-        for _ in range(n):
+        """Resolved, the enterprise's answer still to come (待确认). The first had asked for a
+        later deadline, the second objected to the assignment: resolving withdrew both."""
+        for i in range(n):
             issue, code, resolution = self.raise_from_visit(15, 60)
             r = issue.raised_on
-            self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
+            if i == 1:
+                assigned = self.assign(issue, self.wd(r, 1), r + timedelta(days=30), code=code)
+                self.at(self.wd(r, 1))
+                workflow.object_to_assignment(
+                    issue_id=issue.pk, by=self.handler(assigned), reason="部分事项需其他部门配合，建议调整主办单位。"
+                )
+            else:
+                self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
+            if i == 0:
+                self.at(self.wd(r, 5))
+                workflow.request_extension(
+                    issue_id=issue.pk, by=self.handler(issue), deadline=r + timedelta(days=45), reason="等待企业补充材料。"
+                )
             self.resolve(issue, self.wd(r, 9), resolution)
 
     def resolved_unsatisfied(self):
