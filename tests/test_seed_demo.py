@@ -156,7 +156,9 @@ def test_the_story_covers_every_part_of_the_life_cycle(seeded):
     working = commons.get(status=Status.IN_PROGRESS)
     assert working.linked_issues.count() == 4
     assert not working.linked_issues.filter(status=Status.NEW).exists()
-    assert working.linked_issues.filter(lead_department=working.lead_department, deadline=working.deadline).exists()
+    assert working.linked_issues.filter(
+        lead_department=working.lead_department, deadline=working.deadline
+    ).exists()
 
 
 def test_history_is_replayed_at_real_past_dates(seeded):
