@@ -12,7 +12,7 @@ admin.site.site_header = admin.site.site_title = _("Enterprise Visit Tracker")
 
 urlpatterns = [
     path("", issue_views.my_work, name="home"),
-    path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/login/", login_not_required(project_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The language switch works on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

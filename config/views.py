@@ -1,9 +1,11 @@
-"""Project-level views: health check, favicon and the benchmark floor."""
+"""Project-level views: login, health check, favicon and the benchmark floor."""
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -30,3 +32,15 @@ def favicon(request):
     """Browsers ask for /favicon.ico on pages without an icon link (the admin's): send them to
     the site's icon (not permanently: its static name changes with its content)."""
     return HttpResponseRedirect(static("app/favicon.svg"))
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login; with no page asked for, leadership lands on the dashboard (the page
+    it reads), everyone else on "My work"."""
+
+    def get_default_redirect_url(self):
+        from issues.roles import Role, roles_of
+
+        if roles_of(self.request.user) == {Role.LEADER}:
+            return reverse("dashboard:index")
+        return super().get_default_redirect_url()

@@ -7,7 +7,7 @@ then the rest, unless the user sorts otherwise).
 """
 
 from django import forms
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import (
@@ -28,8 +28,15 @@ from enterprises.models import District, Sector
 from .models import Category, Colour, Department, Issue, Priority, Scope, Source, Status
 
 SEARCH_MAX_LENGTH = 200
-# Red, then yellow, then blue, then the rest; each by deadline, the newest first without one.
-URGENT_FIRST = ("colour_rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
+# Red, then yellow, then blue, then the other open issues, then the closed ones; each by
+# deadline, the newest first without one. (`colour_rank` is annotated by with_colour.)
+URGENT_FIRST = (
+    "colour_rank",
+    Case(When(status=Status.CLOSED, then=1), default=0),
+    F("deadline").asc(nulls_last=True),
+    "-raised_on",
+    "-id",
+)
 
 
 def ascii_id(value: str) -> int | None:

@@ -24,7 +24,7 @@ from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
 from . import spreadsheet, workflow
-from .filters import IssueFilter
+from .filters import URGENT_FIRST, IssueFilter
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
     ACTIVE_STATUSES,
@@ -37,7 +37,7 @@ from .models import (
     RequestStatus,
     Status,
 )
-from .permissions import Action, can_view, department_ids, my_issues_condition
+from .permissions import Action, can, can_view, department_ids, my_issues_condition
 from .roles import is_coordinator, sees_everything
 
 PAGE_SIZE = 50
@@ -46,8 +46,6 @@ MY_VISITS_LIMIT = 20
 QUEUE_LIMIT = 30
 CHOICE_FILTERS = ("department", "colour", "category", "district", "source", "scope", "sector", "priority")
 DATE_FILTERS = ("deadline_after", "deadline_before", "raised_after", "raised_before")
-# Red, then yellow, then blue, then the rest; each by deadline, the newest first without one.
-URGENT_FIRST = ("colour_rank", F("deadline").asc(nulls_last=True), "-raised_on", "-id")
 
 
 @require_GET
@@ -323,13 +321,15 @@ def _add_errors(form, error: ValidationError) -> None:
 def issue_action(request, pk: int, action: str):
     """Run one workflow action from the issue page (POST only, CSRF-protected).
 
-    The issue is read once, through the user's visibility (404 otherwise); the workflow then
-    locks it and checks the permission and the version the user saw, in one transaction.
-    Only a refused form draws the whole page again."""
+    The issue is read once, through the user's visibility (404 otherwise), and the role is
+    checked (403); the workflow then locks it and checks the permission, the status and the
+    version the user saw, in one transaction. Only a refused form draws the page again."""
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         raise Http404
     issue = get_object_or_404(Issue.objects.visible_to(request.user), pk=pk)
+    if not can(request.user, action, issue):
+        raise PermissionDenied  # before the form: a refused user learns nothing from its errors
     form = form_class(request.POST, issue=issue, user=request.user)
     if form.is_valid():
         try:

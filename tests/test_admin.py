@@ -716,112 +716,31 @@ def test_decisions_refused_for_non_coordinator_staff(as_user, dept_a, staff_a, a
     assert ext.status == "pending"
 
 
-# -- province scale: no COUNT(*) over the whole table ----------------------------------------------
+# -- city scale: no COUNT(*) over the whole table ---------------------------------------------------
 
 
-def test_changelist_paginator_counts_exactly_without_counting_every_issue(new_issue, official, coordinator):
+def test_changelist_paginator_estimates_only_the_unfiltered_list(new_issue, official, coordinator):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from issues.admin import IssueCountPaginator
+    from issues.admin import EstimatedCountPaginator
 
     IssueFactory(raised_by=official, visit__created_by=official)
     workflow.create_common_issue(by=coordinator, title="多家企业反映用电增容难", category=category())
-    assert IssueCountPaginator(Issue.objects.filter(status="new"), 25).count == 3
+    assert EstimatedCountPaginator(Issue.objects.filter(status="new"), 25).count == 3  # filtered: exact
     with CaptureQueriesContext(connection) as queries:
-        assert IssueCountPaginator(Issue.objects.order_by("-raised_on", "-id"), 25).count == 3
-    assert len(queries) == 1
-    assert "issues_issuemonthfigure" in queries[0]["sql"]  # the rollup, not a scan of the issues
-    Issue.objects.filter(pk=new_issue.pk).update(title="改了标题")  # any write keeps it exact
-    assert IssueCountPaginator(Issue.objects.all(), 25).count == 3
+        total = EstimatedCountPaginator(Issue.objects.order_by("-raised_on", "-id"), 25).count
+    if connection.vendor == "postgresql":
+        assert "reltuples" in queries[0]["sql"]  # the planner's estimate, not a scan
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE issues_issue")
+        assert EstimatedCountPaginator(Issue.objects.all(), 25).count == 3
+    else:
+        assert total == 3
 
 
-def test_changelist_shows_25_rows_with_plain_checkboxes(as_user, coordinator, official):
+def test_changelist_shows_25_rows(as_user, coordinator, official):
     for _ in range(27):
         IssueFactory(raised_by=official, visit__created_by=official)
     body = as_user(coordinator).get(changelist_url()).content.decode()
     assert body.count('class="action-select"') == 25
-    assert body.count('name="_selected_action"') == 25
-
-
-# -- the changelist's rows and filters ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("language", ["en", "zh-hans"])
-@pytest.mark.parametrize(
-    "query", ["", "?status__exact=assigned&o=-6.1", "?q=%E6%B0%B4&colour=red&_facets=True", "?p=2"]
-)
-def test_changelist_is_the_markup_django_draws(
-    language, query, monkeypatch, as_user, coordinator, dept_a, staff_a, official, today
-):
-    """The rows and filters come from Jinja2 partials (issues.templatetags.admin_partials); the
-    page must be what Django's own change_list.html draws: every cell, link, badge, date,
-    empty value, filter choice and count, escaped the same way, in both languages."""
-    import re
-
-    from django.contrib import admin
-    from django.test.html import parse_html
-
-    enterprise = EnterpriseFactory(name='水 & 电 <"公司">')
-    by_official = {"visit__created_by": official, "raised_by": official}
-    IssueFactory(enterprise=enterprise, title="<b>水</b>'", **by_official)
-    late = IssueFactory(enterprise=enterprise, title="水管", **by_official)
-    soon = IssueFactory(title="水价", **by_official)
-    for issue, days in ((late, 2), (soon, 1)):
-        deadline = today + timedelta(days=days)
-        workflow.assign(
-            issue_id=issue.pk, by=coordinator, department=dept_a, owner=staff_a, deadline=deadline
-        )
-    Issue.objects.filter(pk=late.pk).update(deadline=today - timedelta(days=3))  # overdue: red
-    workflow.create_common_issue(by=coordinator, title="水电共性问题", category=category())  # no enterprise
-    for _ in range(24):  # a second page
-        IssueFactory(**by_official)
-    client = as_user(coordinator)
-
-    def changelist(template):
-        monkeypatch.setattr(admin.site._registry[Issue], "change_list_template", template)
-        response = client.get(changelist_url() + query, HTTP_ACCEPT_LANGUAGE=language)
-        html = response.content.decode()
-        start = html.index('<div class="changelist-form-container">')
-        part = html[start : html.index("</nav>", start) + len("</nav>")]  # the form and the filters
-        part = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", part)  # masked anew each time
-        return part, [t.name for t in response.templates]
-
-    ours, templates = changelist("admin/issues/issue/change_list.html")
-    assert "admin/issues/issue/result_list.html" in templates  # drawn by the partials
-    django, templates = changelist("admin/change_list.html")
-    assert "admin/change_list_results.html" in templates  # drawn by Django's code
-    assert 'class="action-select"' in ours and "<details" in ours
-    assert parse_html(ours) == parse_html(django)
-
-
-@pytest.mark.parametrize("language", ["en", "zh-hans"])
-@pytest.mark.parametrize("show_changelinks", [True, False])
-@pytest.mark.parametrize("who", ["coordinator", "nobody"])
-def test_app_list_is_the_markup_django_draws(language, show_changelinks, who, rf, coordinator):
-    """The admin's model list (every page's sidebar, the index) comes from a Jinja2 copy
-    (issues.templatetags.admin_partials); it must be what Django's own template draws."""
-    from pathlib import Path
-
-    import django.contrib.admin
-    from django.contrib import admin
-    from django.contrib.auth import get_user_model
-    from django.template import engines
-    from django.test.html import parse_html
-    from django.utils import translation
-
-    nobody = get_user_model().objects.create_user("nobody", is_staff=True)  # no permission at all
-    user = coordinator if who == "coordinator" else nobody
-    request = rf.get(changelist_url())
-    request.user = user
-    django_source = Path(django.contrib.admin.__file__).parent / "templates/admin/app_list.html"
-    django_template = engines["django"].from_string(django_source.read_text())
-    with translation.override(language):
-        apps = admin.site.get_app_list(request)
-        context = {"app_list": apps, "show_changelinks": show_changelinks}
-        ours = engines["django"].get_template("admin/app_list.html").render(context, request)
-        theirs = django_template.render(context, request)
-    assert bool(apps) == (who == "coordinator")
-    if apps:
-        assert 'class="model-issue current-model"' in ours and 'aria-current="page"' in ours
-    assert parse_html(ours) == parse_html(theirs)
