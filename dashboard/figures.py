@@ -39,7 +39,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.utils.translation import gettext_lazy as _
 
 from issues.models import (
     Channel,
@@ -88,7 +87,9 @@ def period_for(kind: str, today: date) -> Period:
     if kind == "year":
         return Period(date(today.year, 1, 1), today)
     if kind == "12months":
-        year, month = (today.year, today.month - 11) if today.month == 12 else (today.year - 1, today.month + 1)
+        year, month = (
+            (today.year, today.month - 11) if today.month == 12 else (today.year - 1, today.month + 1)
+        )
         return Period(date(year, month, 1), month_end(today.year, today.month))
     return Period(date(today.year, today.month, 1), month_end(today.year, today.month))
 
@@ -188,7 +189,10 @@ def _round(**match) -> Tally:
     return Tally(FeedbackRound, "contacted_on", match)
 
 
-RESOLVED, DEPARTMENT_RESOLVED = {"kind": EventKind.RESOLVED}, {"kind": EventKind.RESOLVED, "on_the_spot": False}
+RESOLVED, DEPARTMENT_RESOLVED = (
+    {"kind": EventKind.RESOLVED},
+    {"kind": EventKind.RESOLVED, "on_the_spot": False},
+)
 CLOSED_RESOLVED = (EventKind.CONFIRMED, EventKind.CLOSED_UNCONFIRMED)
 SATISFIED, BASICALLY = Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED
 ONLINE = {"channel": Channel.ONLINE}
@@ -214,7 +218,9 @@ TALLIES: dict[str, Tally] = {
     # Triage, counted on the day its 2-working-day window ended (`due_on`): the first
     # assignment, merge into a common issue, or close at triage of each issue.
     "triaged": Tally(IssueEvent, "due_on", {"scope": Scope.INDIVIDUAL, "triage": True}),
-    "triaged_in_time": Tally(IssueEvent, "due_on", {"scope": Scope.INDIVIDUAL, "triage": True, "in_time": True}),
+    "triaged_in_time": Tally(
+        IssueEvent, "due_on", {"scope": Scope.INDIVIDUAL, "triage": True, "in_time": True}
+    ),
     # Feedback rounds (回访), on the day the enterprise answered.
     "rounds": _round(),
     "reply_satisfied": _round(reply_satisfaction=SATISFIED),
@@ -222,8 +228,10 @@ TALLIES: dict[str, Tally] = {
     "solution_satisfied": _round(solution_satisfaction=SATISFIED),
     "solution_basically": _round(solution_satisfaction=BASICALLY),
     "sent_back": _round(sent_back=True),
-    # The rounds the enterprise answered itself (a feedback link or its account).
+    # The rounds the enterprise answered itself (a feedback link or its account), and the
+    # ones staff recorded (phone, on site, other).
     "online_rounds": _round(**ONLINE),
+    "staff_rounds": _round(channel=tuple(c for c in Channel.values if c != Channel.ONLINE)),
     "online_reply_satisfied": _round(**ONLINE, reply_satisfaction=SATISFIED),
     "online_reply_basically": _round(**ONLINE, reply_satisfaction=BASICALLY),
     "online_solution_satisfied": _round(**ONLINE, solution_satisfaction=SATISFIED),
@@ -365,7 +373,9 @@ class Report:
             "on_time_original_rate": Rate(c["on_time_original"], c["department_resolved"]),
             "sent_back_rate": Rate(c["sent_back"], c["department_resolved"]),
             "reply_satisfaction": satisfaction(c["reply_satisfied"], c["reply_basically"], c["rounds"]),
-            "solution_satisfaction": satisfaction(c["solution_satisfied"], c["solution_basically"], c["rounds"]),
+            "solution_satisfaction": satisfaction(
+                c["solution_satisfied"], c["solution_basically"], c["rounds"]
+            ),
             "reply_satisfied_share": Rate(c["reply_satisfied"], c["rounds"]),
             "solution_satisfied_share": Rate(c["solution_satisfied"], c["rounds"]),
             "online_share": Rate(c["online_rounds"], c["rounds"]),

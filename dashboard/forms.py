@@ -57,7 +57,7 @@ class DashboardFilterForm(forms.Form):
     def _data(self) -> dict:
         return self.cleaned_data if self.is_bound and self.is_valid() else {}
 
-    def period(self, today: date) -> figures.Period:
+    def chosen_period(self, today: date) -> figures.Period:
         data = self._data()
         kind = data.get("period") or "month"
         if kind == "custom":

@@ -97,11 +97,13 @@ def _rows(period: Period, filters: Filters, using: str, by: str = ""):
     if by:
         dimension, key = by, None
     elif items:
-        (dimension, value), = items.items()
+        ((dimension, value),) = items.items()
         key = str(value)
     else:
         dimension, key = "all", ""
-    rows = FigureDay.objects.using(using).filter(dimension=dimension, day__gte=period.start, day__lte=period.end)
+    rows = FigureDay.objects.using(using).filter(
+        dimension=dimension, day__gte=period.start, day__lte=period.end
+    )
     return rows if key is None else rows.filter(key=key)
 
 
@@ -185,7 +187,9 @@ def differences(using: str = "default") -> list[str]:
     problems = []
     for key in sorted(set(wanted) | set(have)):
         if wanted.get(key, {}) != have.get(key, {}):
-            problems.append(f"{key[0]} {key[1]} {key[2]}: stored {have.get(key, {})}, history {wanted.get(key, {})}")
+            problems.append(
+                f"{key[0]} {key[1]} {key[2]}: stored {have.get(key, {})}, history {wanted.get(key, {})}"
+            )
     return problems
 
 
@@ -196,11 +200,16 @@ def rebuild(using: str = "default") -> int:
     if connection.vendor == "postgresql":
         # Writers wait at their upsert until this commits, then add to what it wrote.
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(FigureDay._meta.db_table)} IN EXCLUSIVE MODE")
+            cursor.execute(
+                f"LOCK TABLE {connection.ops.quote_name(FigureDay._meta.db_table)} IN EXCLUSIVE MODE"
+            )
     counts = expected(using)
     FigureDay.objects.using(using).all().delete()
     FigureDay.objects.using(using).bulk_create(
-        [FigureDay(day=day, dimension=dimension, key=key, **values) for (day, dimension, key), values in counts.items()],
+        [
+            FigureDay(day=day, dimension=dimension, key=key, **values)
+            for (day, dimension, key), values in counts.items()
+        ],
         batch_size=2000,
     )
     return len(counts)

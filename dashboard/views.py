@@ -126,7 +126,8 @@ def figure_cards(report: figures.Report, link) -> list[dict]:
              [part(_("on the spot"), "solved_on_spot"), part(_("by departments"), "department_resolved")],
              url=link("resolved")),
         card("department_resolved", _("Resolved by departments"), c["department_resolved"],
-             _("Resolutions reported by departments in the period (a resolution sent back and done again counts again)"),
+             _("Resolutions reported by departments in the period (a resolution sent back and "
+               "done again counts again)"),
              [part(_("resolutions"), "department_resolved")]),
         card("triaged", _("Response rate"), str(response),
              _("Issues assigned, merged or closed within 2 working days / issues whose triage window "
@@ -136,7 +137,8 @@ def figure_cards(report: figures.Report, link) -> list[dict]:
         card("resolution_rate", _("Resolution rate"), str(rates["resolution_rate"]),
              _("Closed as resolved / closed, in the period"),
              [part(_("resolved"), "closed_resolved"), part(_("closed"), "closed")],
-             extra=_("of which closed without the enterprise's answer: %(n)s") % {"n": c["closed_unconfirmed"]}),
+             extra=_("of which closed without the enterprise's answer: %(n)s")
+             % {"n": c["closed_unconfirmed"]}),
         card("on_time_rate", _("On-time rate"), str(rates["on_time_rate"]),
              _("Department resolutions by the deadline in force / department resolutions"),
              [part(_("on time"), "on_time"), part(_("resolutions"), "department_resolved")],
@@ -155,7 +157,7 @@ def figure_cards(report: figures.Report, link) -> list[dict]:
         card("online_rounds", _("Answered by the enterprise itself"), str(rates["online_share"]),
              _("Rounds the enterprise answered online / all rounds; solution satisfaction of each"),
              [part(_("by the enterprise"), "online_rounds"),
-              part(_("recorded by staff"), "rounds", c["rounds"] - c["online_rounds"])],
+              part(_("recorded by staff"), "staff_rounds")],
              extra=_("satisfaction — enterprise: %(own)s; staff: %(staff)s")
              % {"own": rates["online_solution_satisfaction"], "staff": rates["staff_solution_satisfaction"]}),
         card("average_days", _("Average days to resolve"), report.average_days or "—",
@@ -167,12 +169,21 @@ def figure_cards(report: figures.Report, link) -> list[dict]:
 def now_cards(now: dict, filters: figures.Filters, common_open: int) -> list[dict]:
     labels = {
         "open": (_("Open now"), _("Enterprise issues not closed yet, today")),
-        "overdue": (_("Overdue now"), _("Past the deadline, or untriaged past the 2-working-day limit (交办超时)")),
+        "overdue": (
+            _("Overdue now"),
+            _("Past the deadline, or untriaged past the 2-working-day limit (交办超时)"),
+        ),
         "due_soon": (_("Due soon"), _("Deadline within %(n)s working days, today") % {"n": 3}),
         "untriaged": (_("Waiting for triage"), _("New and not yet assigned, merged or closed")),
     }
     cards = [
-        {"key": key, "label": label, "value": now[key], "formula": formula, "url": issues_url(filters, **NOW_LINKS[key])}
+        {
+            "key": key,
+            "label": label,
+            "value": now[key],
+            "formula": formula,
+            "url": issues_url(filters, **NOW_LINKS[key]),
+        }
         for key, (label, formula) in labels.items()
     ]
     cards[0]["extra"] = _("common (policy-level) issues open: %(n)s") % {"n": common_open}
@@ -183,8 +194,9 @@ def league(period, filters, today) -> tuple[list[dict], list[dict]]:
     """The department league: ranked rows (at least LEAGUE_MINIMUM resolutions) and the rest."""
     tallies = figures.breakdown("department", period, filters, today)
     now = figures.now_counts(filters, today, by="lead_department")
-    names = dict(Department.objects.values_list("pk", "short_name"))
-    full = dict(Department.objects.values_list("pk", "name"))
+    names = {
+        pk: short or name for pk, name, short in Department.objects.values_list("pk", "name", "short_name")
+    }
     rows = []
     for pk in set(tallies) | {k for k in now if k}:
         counts = tallies.get(pk) or dict.fromkeys(figures.TALLIES, 0)
@@ -193,7 +205,7 @@ def league(period, filters, today) -> tuple[list[dict], list[dict]]:
         rows.append(
             {
                 "department": pk,
-                "name": names.get(pk) or full.get(pk, pk),
+                "name": names.get(pk, pk),
                 "counts": counts,
                 "on_time": rates["on_time_rate"],
                 "sent_back": rates["sent_back_rate"],
@@ -202,8 +214,8 @@ def league(period, filters, today) -> tuple[list[dict], list[dict]]:
                 "open": (now.get(pk) or {}).get("open", 0),
                 "overdue": (now.get(pk) or {}).get("overdue", 0),
                 "ranked": counts["department_resolved"] >= figures.LEAGUE_MINIMUM,
-                "url": reverse("dashboard:index") + "?" + urlencode({"period": "custom", "start": period.start,
-                                                                    "end": period.end, "department": pk}),
+                "url": _url("dashboard:index", {"period": "custom", "start": period.start,
+                                                "end": period.end, "department": pk}),
             }
         )  # fmt: skip
     ranked = sorted(
@@ -233,7 +245,9 @@ def breakdowns(period, filters, today) -> list[dict]:
         tallies = figures.breakdown(by, period, filters, today)
         now = figures.now_counts(filters, today, by=issue_field)
         rows = []
-        for key in sorted(set(tallies) | {k for k in now if k is not None}, key=lambda k: str(labels[by].get(k, k))):
+        for key in sorted(
+            set(tallies) | {k for k in now if k is not None}, key=lambda k: str(labels[by].get(k, k))
+        ):
             counts = tallies.get(key) or dict.fromkeys(figures.TALLIES, 0)
             narrowed = filters.with_(**{by: key})
             rows.append(
@@ -270,7 +284,7 @@ def trend_period(period: figures.Period, today: date) -> figures.Period:
 def dashboard(request):
     form, filters = dashboard_scope(request)
     today = timezone.localdate()
-    period = form.period(today)
+    period = form.chosen_period(today)
     report = figures.report(period, filters, today)
 
     def link(name):
@@ -281,14 +295,21 @@ def dashboard(request):
     months = trend_period(period, today)
     trend = figures.trend(months, filters)
     for row in trend:
-        month = figures.Period(row["month"], min(figures.month_end(row["month"].year, row["month"].month), months.end))
+        month = figures.Period(
+            row["month"], min(figures.month_end(row["month"].year, row["month"].month), months.end)
+        )
         row["label"] = row["month"].strftime("%Y-%m")
         row["urls"] = {name: facts_url(name, month, filters) for name in ("raised", "department_resolved")}
     tables = breakdowns(period, filters, today)
     colours = [
         ("red", _("Red: overdue"), now["overdue"], issues_url(filters, colour="red")),
         ("yellow", _("Yellow: behind schedule"), now["yellow"], issues_url(filters, colour="yellow")),
-        ("blue", _("Blue: due within %(n)s working days") % {"n": 3}, now["blue"], issues_url(filters, colour="blue")),
+        (
+            "blue",
+            _("Blue: due within %(n)s working days") % {"n": 3},
+            now["blue"],
+            issues_url(filters, colour="blue"),
+        ),
     ]
     chart_data = {
         "trend": {
@@ -341,7 +362,7 @@ def facts(request):
     """The history rows one period figure counts, exactly as many as the card shows."""
     form, filters = dashboard_scope(request)
     today = timezone.localdate()
-    period = form.period(today)
+    period = form.chosen_period(today)
     name = request.GET.get("figure", "")
     windows = figures.response_period(period, today)
     issues = None
@@ -352,10 +373,16 @@ def facts(request):
     elif name == "response_due":
         tally = figures.TALLIES["triaged"]
         rows = tally.rows(windows, filters) if windows.end >= windows.start else IssueEvent.objects.none()
-        issues = figures.untriaged_late(period, today, filters).select_related("enterprise").order_by("respond_by", "id")
+        issues = (
+            figures.untriaged_late(period, today, filters)
+            .select_related("enterprise")
+            .order_by("respond_by", "id")
+        )
     elif name in ("coverage_visited", "coverage_key"):
         enterprises = (
-            figures.visited_enterprises(period, filters) if name == "coverage_visited" else figures.key_enterprises(filters)
+            figures.visited_enterprises(period, filters)
+            if name == "coverage_visited"
+            else figures.key_enterprises(filters)
         )
         return render(request, "dashboard/facts.html", {
             "form": form, "period": period, "figure": name, "heading_filters": form.described(),
@@ -397,7 +424,7 @@ def report_xlsx(request):
     `manage.py report_figures`, each rate with its numerator and denominator."""
     form, filters = dashboard_scope(request)
     today = timezone.localdate()
-    period = form.period(today)
+    period = form.chosen_period(today)
     report = figures.report(period, filters, today)
     header, rows = report_rows(report)
     filename = _("figures-%(start)s-%(end)s.xlsx") % {"start": period.start, "end": period.end}
@@ -471,7 +498,9 @@ def weekly_list(request):
     departments = sorted(summary.items(), key=lambda item: (item[0] is not None, names.get(item[0], "")))
     if request.GET.get("format") == "xlsx":
         qs = base if filters.department else base.filter(_supervised(today))
-        issues = qs.for_spreadsheet(today).order_by(F("lead_department__name").asc(nulls_first=True), "deadline", "id")
+        issues = qs.for_spreadsheet(today).order_by(
+            F("lead_department__name").asc(nulls_first=True), "deadline", "id"
+        )
         header, rows = spreadsheet.issue_sheet(issues[:WEEKLY_XLSX_MAX_ROWS].iterator(chunk_size=2000))
         filename = _("weekly-list-%(date)s.xlsx") % {"date": today.isoformat()}
         return spreadsheet.xlsx_response(filename, [(_("Weekly list"), header, rows)])
@@ -483,7 +512,13 @@ def weekly_list(request):
     else:
         ranked = (
             base.filter(_supervised(today))
-            .annotate(rank=Window(RowNumber(), partition_by=F("lead_department"), order_by=[F("deadline").asc(), F("id").asc()]))
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=F("lead_department"),
+                    order_by=[F("deadline").asc(), F("id").asc()],
+                )
+            )
             .filter(rank__lte=WEEKLY_ROWS_PER_DEPARTMENT)
             .values_list("pk", flat=True)
         )

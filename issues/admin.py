@@ -174,7 +174,9 @@ class EstimatedCountPaginator(Paginator):
         if queryset.query.where or connection.vendor != "postgresql":
             return super().count
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [Issue._meta.db_table])
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [Issue._meta.db_table]
+            )
             estimate = cursor.fetchone()[0]
         return estimate if estimate and estimate > 0 else super().count
 
@@ -963,7 +965,9 @@ class OfficialDayImportForm(forms.Form):
                 day = date.fromisoformat(parts[0].replace("/", "-"))
                 kind = {"休": OfficialDayKind.HOLIDAY, "班": OfficialDayKind.WORKDAY}[parts[1]]
             except (ValueError, IndexError, KeyError):
-                errors.append(_("Line %(n)s: “%(line)s” is not “date 休/班 name”.") % {"n": number, "line": line})
+                errors.append(
+                    _("Line %(n)s: “%(line)s” is not “date 休/班 name”.") % {"n": number, "line": line}
+                )
                 continue
             days.append(OfficialDay(day=day, kind=kind, name=" ".join(parts[2:])[:30]))
         if errors:
@@ -1023,7 +1027,9 @@ class OfficialDayAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             with transaction.atomic():
                 for day in form.cleaned_data["lines"]:
-                    OfficialDay.objects.update_or_create(day=day.day, defaults={"kind": day.kind, "name": day.name})
+                    OfficialDay.objects.update_or_create(
+                        day=day.day, defaults={"kind": day.kind, "name": day.name}
+                    )
             self.message_user(
                 request, _("%(n)d dates entered.") % {"n": len(form.cleaned_data["lines"])}, messages.SUCCESS
             )

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import DateInput
+
 from .models import OPEN_STATUSES, Category, Department, Issue, Outcome, Scope
 from .workflow import EDITABLE_FIELDS
 

@@ -29,7 +29,9 @@ def _sqlite_remove(table: str) -> list[str]:
 
 
 POSTGRES_FUNCTION = """CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger AS $$
-    BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation'; END;
+    BEGIN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+    END;
     $$ LANGUAGE plpgsql"""
 
 

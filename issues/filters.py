@@ -86,22 +86,6 @@ class IdFilter(Filter):
     field_class = forms.IntegerField
 
 
-class SearchField(forms.CharField):
-    """Free text that never fails validation: NUL bytes dropped (PostgreSQL refuses them),
-    very long input cut to a sane length, so a hostile query finds rows or none, never a 500."""
-
-    def to_python(self, value):
-        return super().to_python(value).replace("\x00", "")[:SEARCH_MAX_LENGTH]
-
-
-class SearchFilter(CharFilter):
-    field_class = SearchField
-
-
-class IdFilter(Filter):
-    field_class = forms.IntegerField
-
-
 class IssueFilter(FilterSet):
     """The issue list's filters: the form on the page, and the links of other pages."""
 

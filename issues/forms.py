@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from config.forms import DateInput, bootstrap_widgets
 
 from . import workflow
-from .spreadsheet import person
 from .models import (
     UNCONFIRMED_OUTCOMES,
     Category,
@@ -29,6 +28,7 @@ from .models import (
 )
 from .permissions import Action, can
 from .roles import is_coordinator
+from .spreadsheet import person
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -192,7 +192,9 @@ class FeedbackForm(ActionForm):
     action = Action.FEEDBACK
     contacted_on = forms.DateField(label=_("Answered on"), widget=DateInput)
     channel = forms.ChoiceField(
-        label=_("Channel"), choices=[c for c in Channel.choices if c[0] != Channel.ONLINE], initial=Channel.PHONE
+        label=_("Channel"),
+        choices=[c for c in Channel.choices if c[0] != Channel.ONLINE],
+        initial=Channel.PHONE,
     )
     contact_name = forms.CharField(label=_("Enterprise contact"), max_length=50, required=False)
     reply_satisfaction = forms.ChoiceField(
@@ -208,7 +210,9 @@ class FeedbackForm(ActionForm):
         max_length=5000,
         required=False,
     )
-    close = forms.BooleanField(label=_("Close the issue if the enterprise accepts the solution"), required=False)
+    close = forms.BooleanField(
+        label=_("Close the issue if the enterprise accepts the solution"), required=False
+    )
 
     def setup(self):
         if self.issue.status != Status.RESOLVED or not can(self.user, Action.CONFIRM, self.issue):
@@ -245,9 +249,7 @@ class CloseUnconfirmedForm(ActionForm):
         choices=[(o.value, o.label) for o in UNCONFIRMED_OUTCOMES],
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(
-        label=_("Attempts made and justification"), widget=textarea(2), max_length=5000
-    )
+    reason = forms.CharField(label=_("Attempts made and justification"), widget=textarea(2), max_length=5000)
 
     def perform(self):
         d = self.cleaned_data

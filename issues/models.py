@@ -872,7 +872,9 @@ class FeedbackRound(AppendOnly, FigureSnapshot):
         indexes = [models.Index(fields=["contacted_on"], name="feedbackround_day")]
         constraints = [
             models.UniqueConstraint(fields=["issue", "number"], name="feedbackround_unique_number"),
-            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="feedbackround_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="feedbackround_channel_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(reply_satisfaction__in=Satisfaction.values)
                 & Q(solution_satisfaction__in=Satisfaction.values),
@@ -911,7 +913,9 @@ class OfficialDay(models.Model):
         verbose_name = _("official calendar day")
         verbose_name_plural = _("official calendar")
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=OfficialDayKind.values), name="officialday_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=OfficialDayKind.values), name="officialday_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -104,9 +104,9 @@ def coordinator_queues(today) -> dict:
         "new_issues": untriaged.select_related("enterprise", "category").order_by(
             F("respond_by").asc(nulls_last=True), "id"
         )[:QUEUE_LIMIT],
-        "awaiting_answer": awaiting.select_related("enterprise", "lead_department").order_by("resolved_at", "id")[
-            :QUEUE_LIMIT
-        ],
+        "awaiting_answer": awaiting.select_related("enterprise", "lead_department").order_by(
+            "resolved_at", "id"
+        )[:QUEUE_LIMIT],
         "awaiting_count": awaiting.count(),
         "extension_requests": ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
         .select_related("issue", "issue__lead_department", "requested_by")

@@ -421,11 +421,19 @@ def resolve(
         raise PermissionDenied(_("Only coordinators resolve the linked enterprise issues."))
     _resolve(issue, by, resolution, public=public)
     if resolve_linked and issue.scope == Scope.COMMON:
-        note = _("Resolved with common issue #%(id)s: %(resolution)s") % {"id": issue.pk, "resolution": resolution}
+        note = _("Resolved with common issue #%(id)s: %(resolution)s") % {
+            "id": issue.pk,
+            "resolution": resolution,
+        }
         for linked in _lock_linked(issue, [Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS]):
             if linked.status == Status.NEW:
                 _assign(
-                    linked, by, department=issue.lead_department, owner=None, deadline=issue.deadline, note=note
+                    linked,
+                    by,
+                    department=issue.lead_department,
+                    owner=None,
+                    deadline=issue.deadline,
+                    note=note,
                 )
             _resolve(linked, by, note, public=public)
     return issue
@@ -527,7 +535,9 @@ def _record_round(
     comment = (comment or "").strip()
     unsatisfied = solution_satisfaction == Satisfaction.UNSATISFIED
     if unsatisfied and not comment:
-        errors["comment"] = _("Write what the enterprise is not satisfied with: it goes back to the department.")
+        errors["comment"] = _(
+            "Write what the enterprise is not satisfied with: it goes back to the department."
+        )
     if errors:
         raise WorkflowError(errors, code="feedback")
     department_resolution = bool(issue.lead_department_id)
@@ -579,7 +589,15 @@ def _send_back(issue: Issue, by, reason: str) -> None:
     _refresh_supervision(issue)
     _save(
         issue,
-        ["status", "outcome", "closed_at", "resolved_at", "solved_on_site", "respond_by", *SUPERVISION_FIELDS],
+        [
+            "status",
+            "outcome",
+            "closed_at",
+            "resolved_at",
+            "solved_on_site",
+            "respond_by",
+            *SUPERVISION_FIELDS,
+        ],
     )
     _log(issue, EventKind.SENT_BACK, by, note=reason, status_from=status_from, public=True)
 
@@ -641,7 +659,9 @@ def close_unconfirmed(
         raise WorkflowError({"outcome": _("Choose why the enterprise cannot answer.")}, code="outcome")
     reason = _require(reason, _("Record the attempts made and why closing is justified."), "reason")
     issue.close_reason = reason
-    _close_resolved(issue, by, EventKind.CLOSED_UNCONFIRMED, outcome, note=f"{Outcome(outcome).label}: {reason}")
+    _close_resolved(
+        issue, by, EventKind.CLOSED_UNCONFIRMED, outcome, note=f"{Outcome(outcome).label}: {reason}"
+    )
     return issue
 
 
@@ -959,8 +979,14 @@ def merge_into_common(*, issue_ids: Iterable[int], common_issue_id: int, by, not
         _log(issue, EventKind.MERGED, by, note=text, public=True, **triage)
         if issue.status == Status.NEW and common.status != Status.NEW:
             # The common issue is being handled: this one follows it at once.
-            _assign(issue, by, department=common.lead_department, owner=None, deadline=common.deadline,
-                    note=_following(common))
+            _assign(
+                issue,
+                by,
+                department=common.lead_department,
+                owner=None,
+                deadline=common.deadline,
+                note=_following(common),
+            )
         merged.append(issue)
     return merged
 

@@ -13,6 +13,17 @@ def _axes_off_unless_asked(settings, request):
         settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _calendar_read_afresh():
+    # The official calendar entered by administrators is cached per process (issues.workdays):
+    # a test's rows are rolled back after it, so each test starts from the database.
+    from issues import workdays
+
+    workdays.reset()
+    yield
+    workdays.reset()
+
+
 @pytest.fixture
 def dept_a(db):
     return DepartmentFactory(name="市发展改革委")

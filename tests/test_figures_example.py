@@ -169,7 +169,9 @@ def test_a_later_round_changes_nothing_in_march(history, coordinator):
 @pytest.mark.django_db
 def test_a_reopen_later_changes_nothing_in_march(history, coordinator):
     with travel(date(2026, 4, 20)):
-        workflow.reopen(issue_id=history["H"].pk, by=coordinator, reason="企业再次反映", deadline=date(2026, 5, 20))
+        workflow.reopen(
+            issue_id=history["H"].pk, by=coordinator, reason="企业再次反映", deadline=date(2026, 5, 20)
+        )
         workflow.reopen(issue_id=history["D"].pk, by=coordinator, reason="并非重复")
     check_march(today=date(2026, 4, 20))
 

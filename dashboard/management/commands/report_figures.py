@@ -45,12 +45,18 @@ class Command(BaseCommand):
         header, rows = report_rows(report)
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self.stdout.write("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+            self.stdout.write(
+                "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+            )
 
     def _pick(self, model, value):
         if not value:
             return None
-        found = model.objects.filter(pk=int(value)) if value.isascii() and value.isdigit() else model.objects.filter(name=value)
+        found = (
+            model.objects.filter(pk=int(value))
+            if value.isascii() and value.isdigit()
+            else model.objects.filter(name=value)
+        )
         obj = found.first()
         if obj is None:
             raise CommandError(f"No {model._meta.verbose_name} “{value}”.")

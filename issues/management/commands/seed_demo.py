@@ -405,7 +405,9 @@ class Story:
             by=self.coordinator,
             contacted_on=day,
             channel=channel,
-            contact_name=issue.enterprise.contacts.order_by("-is_primary", "id").values_list("name", flat=True).first()
+            contact_name=issue.enterprise.contacts.order_by("-is_primary", "id")
+            .values_list("name", flat=True)
+            .first()
             or "",
             reply_satisfaction=reply,
             solution_satisfaction=solution,
@@ -473,7 +475,11 @@ class Story:
         self.resolve(issue, self.wd(r, 10), "已协调相关单位，初步答复企业。")
         # The enterprise does not accept: the issue goes back to the department (重办).
         self.answer(
-            issue, self.wd(r, 12), Satisfaction.BASICALLY_SATISFIED, Satisfaction.UNSATISFIED, "企业认为问题尚未实际解决。"
+            issue,
+            self.wd(r, 12),
+            Satisfaction.BASICALLY_SATISFIED,
+            Satisfaction.UNSATISFIED,
+            "企业认为问题尚未实际解决。",
         )
         self.progress(issue, self.wd(r, 16), "重新约谈企业，制定整改方案。")
         self.resolve(issue, self.wd(r, 22), resolution)
@@ -516,14 +522,19 @@ class Story:
                 assigned = self.assign(issue, self.wd(r, 1), r + timedelta(days=30), code=code)
                 self.at(self.wd(r, 1))
                 workflow.object_to_assignment(
-                    issue_id=issue.pk, by=self.handler(assigned), reason="部分事项需其他部门配合，建议调整主办单位。"
+                    issue_id=issue.pk,
+                    by=self.handler(assigned),
+                    reason="部分事项需其他部门配合，建议调整主办单位。",
                 )
             else:
                 self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
             if i == 0:
                 self.at(self.wd(r, 5))
                 workflow.request_extension(
-                    issue_id=issue.pk, by=self.handler(issue), deadline=r + timedelta(days=45), reason="等待企业补充材料。"
+                    issue_id=issue.pk,
+                    by=self.handler(issue),
+                    deadline=r + timedelta(days=45),
+                    reason="等待企业补充材料。",
                 )
             self.resolve(issue, self.wd(r, 9), resolution)
 
@@ -532,7 +543,13 @@ class Story:
         r = issue.raised_on
         self.worked(issue, r, self.today + timedelta(days=25), progress_days=[self.wd(r, 4)])
         self.resolve(issue, self.wd(r, 8), "已答复企业办理流程。")
-        self.answer(issue, self.wd(r, 10), Satisfaction.SATISFIED, Satisfaction.UNSATISFIED, "只答复了流程，问题没有解决。")
+        self.answer(
+            issue,
+            self.wd(r, 10),
+            Satisfaction.SATISFIED,
+            Satisfaction.UNSATISFIED,
+            "只答复了流程，问题没有解决。",
+        )
         self.progress(issue, self.days_ago(2), "已约谈企业负责人，重新制定方案。")
 
     def answered_online(self, n):
@@ -563,7 +580,13 @@ class Story:
         self.worked(issue, r, r + timedelta(days=30), progress_days=[self.wd(r, 4)])
         self.resolve(issue, self.wd(r, 10), resolution)
         self.confirm(issue, self.wd(r, 12), Satisfaction.SATISFIED, Satisfaction.SATISFIED)
-        self.answer(issue, self.days_ago(9), Satisfaction.SATISFIED, Satisfaction.UNSATISFIED, "问题再次出现，请重新办理。")
+        self.answer(
+            issue,
+            self.days_ago(9),
+            Satisfaction.SATISFIED,
+            Satisfaction.UNSATISFIED,
+            "问题再次出现，请重新办理。",
+        )
         self.progress(issue, self.days_ago(4), "已重新组织现场核查。")
 
     def closed_unreachable(self):

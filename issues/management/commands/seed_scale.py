@@ -41,6 +41,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard import rollup
 from enterprises.credit_code import ALPHABET, check_character
 from enterprises.models import (
     Contact,
@@ -52,7 +53,6 @@ from enterprises.models import (
     Survey,
     SurveyResponse,
 )
-from dashboard import rollup
 from issues import workdays
 from issues.models import (
     ACTIVE_STATUSES,
@@ -474,7 +474,11 @@ class Command(BaseCommand):
             )
             if first and issue.triaged_at is None and issue.respond_by is not None:
                 issue.triaged_at = event.at
-                event.triage, event.due_on, event.in_time = True, issue.respond_by, event.day <= issue.respond_by
+                event.triage, event.due_on, event.in_time = (
+                    True,
+                    issue.respond_by,
+                    event.day <= issue.respond_by,
+                )
             if event.kind == EventKind.RESOLVED and not event.on_the_spot:
                 event.due_on = event.deadline_to = issue.deadline
                 event.in_time = event.day <= issue.deadline
@@ -577,7 +581,14 @@ class Command(BaseCommand):
             issue.resolution, issue.resolved_at, issue.closed_at = "现场协调解决。", now, now
             issue.respond_by = None  # nothing to triage
             story.append(
-                self.event(EventKind.RESOLVED, raised, seq, issue.raised_by_id, note=issue.resolution, on_the_spot=True)
+                self.event(
+                    EventKind.RESOLVED,
+                    raised,
+                    seq,
+                    issue.raised_by_id,
+                    note=issue.resolution,
+                    on_the_spot=True,
+                )
             )
             seq += 1
             story.append(
