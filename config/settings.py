@@ -159,9 +159,27 @@ AXES_RESET_ON_SUCCESS = True
 # Username and IP together: an office behind one NAT is not locked out by one person,
 # and nobody can lock a named user out from elsewhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# Exactly the number of reverse proxies in front of the app; 0 means X-Forwarded-For is
-# ignored, so a forged header cannot rotate the client IP.
-AXES_IPWARE_PROXY_COUNT = int(env("PROXY_COUNT", "0"))
+# Exactly the number of reverse proxies in front of the app (nginx alone: 1); 0 means
+# X-Forwarded-For is ignored. Each proxy appends the address it was reached from, so the
+# client is the PROXY_COUNT-th entry from the right and whatever the client itself sent
+# (further left) can neither pick nor rotate the address (tests/security/test_proxy_ip.py).
+# django-ipware (the `ipware` extra of django-axes: without it axes reads REMOTE_ADDR only and
+# ignores these settings) counts the proxies *listed* in the header: all but the nearest one,
+# which is REMOTE_ADDR.
+PROXY_COUNT = int(env("PROXY_COUNT", "0"))
+if PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+    AXES_IPWARE_PROXY_COUNT = None
+# django-ipware's legacy parser splits the header on commas and skips malformed entries. Its
+# default ("modern") one honours quotes, so a client sending `X-Forwarded-For: 5.6.7.8, "`
+# swallows the address nginx appends and chooses its own; in strict mode any header the
+# client sent (an office's forward proxy adds one) makes it fall back to the proxy's address,
+# one lockout bucket and one logged IP for all of them.
+IPWARE_ALGORITHM = "legacy"
+IPWARE_STRICT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Sessions, cookies, HTTPS -------------------------------------------------------------
