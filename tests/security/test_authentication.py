@@ -111,7 +111,7 @@ def test_refused_authorisation_is_logged(staff_a, caplog):
     client = Client()
     client.force_login(staff_a)
     with caplog.at_level(logging.WARNING, logger="security"):
-        response = client.get(reverse("dashboard:weekly"), REMOTE_ADDR=IP_B)
+        response = client.get(reverse("visits:create"), REMOTE_ADDR=IP_B)
     assert response.status_code == 403
     lines = [r.getMessage() for r in caplog.records if r.name == "security"]
     assert any("forbidden" in m and "username=staff_a" in m and IP_B in m for m in lines), lines
