@@ -18,6 +18,12 @@ CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 BIGINT_MAX = 2**63 - 1
 
 
+def is_id(text: str) -> bool:
+    """ASCII digits only: "²".isdigit() and "①".isdigit() are True but int() refuses them
+    (a 500), and int() would read full-width "１２" as 12."""
+    return text.isascii() and text.isdigit()
+
+
 class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     """Refuses ids outside the database's integer range before querying: Django guards a
     single id lookup against that (#27397) but not `pk__in`, and SQLite then raises
@@ -26,7 +32,7 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for pk in value:
             text = str(pk)
-            if not text.isdigit() or int(text) > BIGINT_MAX:
+            if not is_id(text) or int(text) > BIGINT_MAX:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )

@@ -17,7 +17,7 @@ from issues.permissions import can_raise_issues
 
 from . import services
 from .filters import VisitFilter
-from .forms import IssueFormSet, VisitForm, enterprise_label
+from .forms import IssueFormSet, VisitForm, enterprise_label, is_id
 from .models import Official, Visit, VisitStatus
 
 PAGE_SIZE = 25
@@ -100,7 +100,7 @@ def _key_enterprises():
 def _initial(request, mode: str) -> dict:
     initial = {"visited_on": timezone.localdate()} if mode == "log" else {}
     enterprise_id = request.GET.get("enterprise", "")
-    if enterprise_id.isdigit():
+    if is_id(enterprise_id):
         enterprise = Enterprise.objects.visible_to(request.user).filter(pk=enterprise_id).first()
         if enterprise:
             initial["enterprise"] = enterprise_label(enterprise)
