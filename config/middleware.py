@@ -1,11 +1,14 @@
-"""Project middleware: cache and session-idle rules for signed-in users."""
+"""Project middleware: cache and session rules for signed-in users, and no page without a role."""
 
 import time
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+
+from issues.roles import roles_of
 
 
 class NoStoreForAuthenticatedMiddleware:
@@ -54,3 +57,37 @@ class LogForbiddenMiddleware:
 
             log_forbidden(request, response)
         return response
+
+
+class RoleRequiredMiddleware:
+    """A signed-in user without a role sees nothing but a page saying so (403).
+
+    Accounts are made in the admin and get their role (a group) there; until then, or after
+    it is taken away, the account must read no visit, enterprise, contact or issue. One
+    check here rather than in each view, so a page added later is closed too. Any role
+    opens the pages (each view then decides what that role may do there).
+
+    Still open: whatever an anonymous visitor may open (views marked `login_not_required`:
+    login, language switch, health check), logging out and changing the password. Static
+    files never get here (WhiteNoise answers them first).
+    """
+
+    OPEN_TO_EVERY_USER = frozenset({"logout", "password_change", "password_change_done"})
+    TEMPLATE = "registration/no_role.html"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or roles_of(user):
+            return None
+        if not getattr(view_func, "login_required", True):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in self.OPEN_TO_EVERY_USER:
+            return None
+        return render(request, self.TEMPLATE, status=403)

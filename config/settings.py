@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Signed in but no role: the no-role page (403) everywhere but logout and password change.
+    "config.middleware.RoleRequiredMiddleware",
     "config.middleware.NoStoreForAuthenticatedMiddleware",
     # Logs every refused authorisation (403) with the user and client IP (ASVS 16.3).
     "config.middleware.LogForbiddenMiddleware",
