@@ -363,7 +363,7 @@ def facts(request):
     form, filters = dashboard_scope(request)
     today = timezone.localdate()
     period = form.chosen_period(today)
-    name = request.GET.get("figure", "")
+    name = request.GET.get("figure") or "raised"
     windows = figures.response_period(period, today)
     issues = None
     if name in figures.TALLIES:

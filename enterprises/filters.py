@@ -5,9 +5,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import CharFilter, ChoiceFilter, DateFilter, FilterSet, ModelChoiceFilter
 
+from config.forms import BootstrapFormMixin
 from visits.models import Visit, VisitStatus
 
-from config.forms import BootstrapFormMixin
 from .models import District, Enterprise, Sector
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]

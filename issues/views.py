@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, Q
+from django.db.models import Case, F, Prefetch, Q, Value, When
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -59,7 +59,9 @@ def my_work(request):
         .filter(Q(created_by=user) | Q(pk__in_subquery=visit_ids))
         .select_related("enterprise")
         .prefetch_related("lead_officials")
-        .order_by("visited_on", "id")[:MY_VISITS_LIMIT]
+        # Upcoming first (soonest first), then past ones still marked planned.
+        .annotate(is_past=Case(When(visited_on__lt=today, then=Value(1)), default=Value(0)))
+        .order_by("is_past", "visited_on", "id")[:MY_VISITS_LIMIT]
     )
     mine = Issue.objects.visible_to(user).open().filter(my_issues_condition(user))
     issues = list(mine.list_rows(today).order_by(*URGENT_FIRST)[:MY_WORK_LIMIT])

@@ -81,7 +81,7 @@ def test_department_staff_sees_red_yellow_blue_then_the_rest(client, board, staf
     ids = [i.pk for i in response.context["issues"]]
     assert ids == [board[k].pk for k in ("red", "yellow", "blue", "rest")]
     counts = response.context["counts"]
-    assert (counts["open"], counts["overdue"], counts["due_soon"], counts["behind"]) == (4, 1, 1, 1)
+    assert (counts["open"], counts["overdue"], counts["due_soon"], counts["yellow"]) == (4, 1, 1, 1)
     body = response.content.decode()
     assert "乙单位逾期" not in body and "待分派问题" not in body
 
@@ -126,7 +126,8 @@ def test_coordinator_sees_triage_queues(client, board, coordinator, staff_a):
     body = response.content.decode()
     assert "待分派问题" in body
     assert f'text-danger fw-semibold">assign by {(TODAY() - timedelta(days=1)).isoformat()}<' in body
-    assert response.context["city_counts"]["overdue"] == 2
+    # two past their deadline, and the new one past its 2-working-day triage limit (交办超时)
+    assert response.context["city_counts"]["overdue"] == 3
 
 
 def test_department_staff_sees_no_triage_queues(client, board, staff_a):
@@ -138,7 +139,7 @@ def test_department_staff_sees_no_triage_queues(client, board, staff_a):
 def test_leader_sees_city_counts_and_dashboard_link(client, board, leader):
     response = home(login(client, leader))
     counts = response.context["city_counts"]
-    assert (counts["open"], counts["overdue"], counts["new"]) == (6, 2, 1)
+    assert (counts["open"], counts["overdue"], counts["untriaged"]) == (6, 2, 1)
     body = response.content.decode()
     assert reverse("dashboard:index") in body
     assert 'id="new-issues"' not in body
@@ -209,4 +210,4 @@ def test_my_work_queries_are_bounded(
     print(f"QUERIES my_work {role} n={n}: {len(queries)}")
 
 
-MY_WORK_QUERIES = 16
+MY_WORK_QUERIES = 17  # a coordinator's: + the count of resolutions waiting for an answer

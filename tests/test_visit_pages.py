@@ -141,7 +141,8 @@ def test_log_visit_with_two_issues_one_solved_on_the_spot(as_user, official, ent
     assert open_issue.raised_on == visit.visited_on
     assert (solved.status, solved.outcome, solved.solved_on_site) == (Status.CLOSED, Outcome.RESOLVED, True)
     assert solved.resolution == "税务局现场开通专属服务通道"
-    assert IssueEvent.objects.filter(issue=solved).count() == 2  # raised, then closed on the spot
+    # raised, resolved on the spot, closed
+    assert IssueEvent.objects.filter(issue=solved).count() == 3
     page = as_user(official).get(response["Location"]).content.decode()
     assert "扩建项目能评审批" in page and "电子税务局操作不便" in page
     assert "status-closed" in page and "status-new" in page

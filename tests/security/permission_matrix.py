@@ -60,7 +60,8 @@ def public(answer: str) -> dict:
     return {role: {"own": answer, "other": answer} for role in ROLES}
 
 
-DASHBOARD_ROLES = dict(official=DENY, department=DENY)
+# Department staff see their own department's figures (the filter is fixed to it).
+DASHBOARD_ROLES = dict(official=DENY)
 EDITORS = dict(department=DENY, leader=DENY)  # who may not log or edit visits
 
 # Pages reachable without logging in, and why.
@@ -98,7 +99,8 @@ GET = {
     "issues:action": row(METHOD),
     "dashboard:index": row(OK, **DASHBOARD_ROLES),
     "dashboard:weekly": row(OK, **DASHBOARD_ROLES),
-    "dashboard:drilldown": row(OK, **DASHBOARD_ROLES),
+    "dashboard:facts": row(OK, **DASHBOARD_ROLES),
+    "dashboard:report-xlsx": row(OK, **DASHBOARD_ROLES),
 }
 
 # The Django admin: staff only (coordinators, administrators). Everybody else is sent to the

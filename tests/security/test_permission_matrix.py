@@ -130,7 +130,6 @@ def test_matrix_has_no_stale_rows():
         "visits:edit",
         "issues:export",
         "issues:action",
-        "dashboard:drilldown",
         "enterprises:lookup",
     }
     assert set(stale) <= contract, f"matrix rows for URLs that no longer exist: {stale}"
