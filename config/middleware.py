@@ -14,11 +14,14 @@ from issues.roles import roles_of
 class NoStoreForAuthenticatedMiddleware:
     """Signed-in pages hold enterprise data: never keep them in a shared or browser cache.
 
-    Also logs a user out after SESSION_IDLE_TIMEOUT seconds without a request (the
-    absolute limit is SESSION_COOKIE_AGE).
+    Also logs a user out after SESSION_IDLE_TIMEOUT seconds without a request, and
+    SESSION_COOKIE_AGE seconds (one working day) after logging in, however active: Django's
+    own expiry moves to now + SESSION_COOKIE_AGE each time the session is saved, and the
+    idle clock saves it once a minute.
     """
 
     SESSION_KEY = "_last_seen"
+    LOGIN_KEY = "_logged_in_at"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,14 +30,27 @@ class NoStoreForAuthenticatedMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
-            last_seen = request.session.get(self.SESSION_KEY, now)
-            if now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+            session = request.session
+            # A session without a login time (made before this check, or by force_login in
+            # tests) counts from its first request.
+            logged_in_at = session.setdefault(self.LOGIN_KEY, now)
+            last_seen = session.get(self.SESSION_KEY, now)
+            if (
+                now - last_seen > settings.SESSION_IDLE_TIMEOUT
+                or now - logged_in_at >= settings.SESSION_COOKIE_AGE
+            ):
                 logout(request)
                 return redirect_to_login(request.get_full_path())
             # Write at most once a minute, so reads do not rewrite the session row each time.
-            if now - last_seen >= 60 or self.SESSION_KEY not in request.session:
-                request.session[self.SESSION_KEY] = now
+            if now - last_seen >= 60 or self.SESSION_KEY not in session:
+                session[self.SESSION_KEY] = now
         response = self.get_response(request)
+        signed_in = getattr(request, "user", None)
+        if signed_in is not user and signed_in is not None and signed_in.is_authenticated:
+            # login() put a user on the request: a login on this request (also again on a
+            # session that was signed in already) starts both clocks.
+            now = int(time.time())
+            request.session[self.LOGIN_KEY] = request.session[self.SESSION_KEY] = now
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)  # no-store, private, max-age=0
         return response
