@@ -149,6 +149,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # `aaaaaaaaaaaa` and the username typed twice pass the four above (config/passwords.py).
+    {"NAME": "config.passwords.MinimumDistinctCharactersValidator", "OPTIONS": {"min_distinct": 6}},
+    {"NAME": "config.passwords.RepeatedTextValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

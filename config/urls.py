@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from config import views as project_views
+from config.passwords import PasswordChangeForm
 from issues import views as issue_views
 
 admin.site.site_header = admin.site.site_title = _("Enterprise Visit Tracker")
@@ -14,6 +15,18 @@ urlpatterns = [
     path("", issue_views.my_work, name="home"),
     path("accounts/login/", login_not_required(project_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(
+            form_class=PasswordChangeForm, template_name="registration/change_password.html"
+        ),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="registration/change_password_done.html"),
+        name="password_change_done",
+    ),
     # The language switch works on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("enterprises/", include("enterprises.urls")),

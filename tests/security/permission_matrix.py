@@ -78,6 +78,9 @@ GET = {
     "home": row(OK),
     "login": public(OK),
     "logout": row(METHOD),
+    # Every signed-in user changes their own password (and nobody else's).
+    "password_change": row(OK),
+    "password_change_done": row(OK),
     "set_language": public(REDIRECT),
     "healthz": public(OK),
     "favicon": public(REDIRECT),
@@ -152,8 +155,9 @@ POST = {
     "visits:edit": row(ATTEMPT, **EDITORS, other={"official": DENY}),
 }
 
-# POSTs that change no data; left out of "every POST as leader is refused".
-POST_EXEMPT = {"login", "logout", "set_language", "admin:login", "admin:logout"}
+# POSTs that change no city data (password_change: only the user's own password); left out of
+# "every POST as leader is refused".
+POST_EXEMPT = {"login", "logout", "set_language", "password_change", "admin:login", "admin:logout"}
 
 # Read-only pages that answer POST like GET (nothing changes: the leader test still checks
 # the data). They should refuse POST with 405 (`require_safe`); reported to their owners.
