@@ -227,3 +227,37 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enterprise} · {self.survey}"
+
+
+class EnterpriseAccount(models.Model):
+    """The login of an enterprise's contact person (optional, one enterprise): it follows its
+    issues, raises problems and answers about resolutions on the enterprise's own pages."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="enterprise_account",
+        verbose_name=_("user"),
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("enterprise")
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("contact")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enterprise account")
+        verbose_name_plural = _("enterprise accounts")
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} · {self.user.get_username()}"

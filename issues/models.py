@@ -140,6 +140,11 @@ class Department(models.Model):
         verbose_name=_("members"),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    chat_webhook = models.URLField(
+        _("group chat robot URL"),
+        blank=True,
+        help_text=_("The 企业微信 or 钉钉 group robot of this department: notifications are posted there."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -664,6 +669,8 @@ class EventKind(models.TextChoices):
     PROGRESS = "progress", _("Progress posted")
     RESOLVED = "resolved", _("Reported resolved")
     FEEDBACK = "feedback", _("Enterprise feedback recorded")
+    FEEDBACK_REQUESTED = "feedback_link", _("Feedback link issued to the enterprise")
+    ENTERPRISE_NOTE = "enterprise_note", _("Information added by the enterprise")
     SENT_BACK = "sent_back", _("Sent back by the enterprise (重办)")
     CONFIRMED = "confirmed", _("Closed after confirmation")
     CLOSED_UNCONFIRMED = "closed_unconfirmed", _("Closed without the enterprise's confirmation")
@@ -893,6 +900,128 @@ class FeedbackRound(AppendOnly, FigureSnapshot):
     def accepted(self) -> bool:
         """The enterprise accepts the solution: satisfied or basically satisfied."""
         return self.solution_satisfaction != Satisfaction.UNSATISFIED
+
+
+class FeedbackRequest(models.Model):
+    """A link that asks the enterprise for its answer about a resolution, with no account:
+    signed, expiring, single-use and revocable (`issues.feedback_links`). Only a hash of the
+    link's secret is kept, so the table cannot be turned back into working links."""
+
+    issue = models.ForeignKey(
+        Issue, on_delete=models.PROTECT, related_name="feedback_requests", verbose_name=_("issue")
+    )
+    secret_hash = models.CharField(_("secret (hashed)"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    feedback_round = models.OneToOneField(
+        FeedbackRound,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="request",
+        verbose_name=_("feedback round"),
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("feedback link")
+        verbose_name_plural = _("feedback links")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(feedback_round__isnull=False),
+                name="feedbackrequest_used_has_round",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.issue_id} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", _("An issue was assigned to you")
+    AWAITING_ANSWER = "awaiting_answer", _("Resolved: waiting for the enterprise's answer")
+    ANSWER_RECEIVED = "answer_received", _("The enterprise answered")
+    SENT_BACK = "sent_back", _("Sent back by the enterprise")
+    ENTERPRISE_REQUEST = "enterprise_request", _("New problem raised by an enterprise")
+    FEEDBACK_LINK = "feedback_link", _("Your opinion on a resolution")
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Group chat (企业微信 / 钉钉)")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Notification(models.Model):
+    """One message to one recipient on one channel (`issues.notifications`): written in the
+    same transaction as the workflow step that causes it, delivered after commit by a task,
+    with retries. A failed delivery is kept and logged; it never undoes the step."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=NotificationChannel.choices)
+    issue = models.ForeignKey(
+        Issue, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("issue")
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    address = models.CharField(_("address"), max_length=500, help_text=_("An email address or a webhook URL"))
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.address}"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to be told (each channel on or off); everybody gets email until
+    they choose otherwise."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email = models.BooleanField(_("by email"), default=True)
+    chat = models.BooleanField(_("in the group chat"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
 
 
 class OfficialDayKind(models.TextChoices):

@@ -12,6 +12,7 @@ from django.apps import apps as global_apps
 DATA_MIGRATIONS = [
     ("enterprises.migrations.0003_tianjin_districts", "add_districts"),
     ("issues.migrations.0003_categories_roles_event_log_triggers", "seed"),
+    ("issues.migrations.0012_enterprise_voice", "add_enterprise_group"),
 ]
 
 

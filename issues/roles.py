@@ -14,6 +14,9 @@ class Role(models.TextChoices):
     DEPARTMENT = "department", _("Department staff")
     LEADER = "leader", _("Leadership")
     ADMINISTRATOR = "administrator", _("Administrator")
+    # A contact person of one enterprise (enterprises.EnterpriseAccount): the enterprise's
+    # own pages only, never a staff page.
+    ENTERPRISE = "enterprise", _("Enterprise contact")
 
 
 def roles_of(user) -> frozenset[str]:
@@ -36,6 +39,11 @@ def has_role(user, *roles: str) -> bool:
 
 def is_coordinator(user) -> bool:
     return has_role(user, Role.COORDINATOR, Role.ADMINISTRATOR)
+
+
+def is_enterprise_contact(user) -> bool:
+    """An enterprise's own account: it holds the enterprise role and no staff role."""
+    return roles_of(user) == {Role.ENTERPRISE}
 
 
 def sees_everything(user) -> bool:
