@@ -163,9 +163,12 @@ class CategoryAdmin(admin.ModelAdmin):
 
 class EstimatedCountPaginator(Paginator):
     """The unfiltered list of every issue takes PostgreSQL's estimate of the table's rows
-    (pg_class.reltuples, kept by autovacuum) for its page count, where an exact COUNT(*)
-    would read every row on every page; any filtered list is counted exactly. The admin
-    shows no full result count (`show_full_result_count = False`), only pages."""
+    (pg_class.reltuples, kept by autovacuum) for its page count when the table is big, where
+    an exact COUNT(*) would read every row on every page; a small table (an estimate can be
+    stale there: it decides whether the list has pages at all) and any filtered list are
+    counted exactly. The admin shows no full result count (`show_full_result_count = False`)."""
+
+    ESTIMATE_FROM = 10_000
 
     @cached_property
     def count(self):
@@ -178,7 +181,7 @@ class EstimatedCountPaginator(Paginator):
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [Issue._meta.db_table]
             )
             estimate = cursor.fetchone()[0]
-        return estimate if estimate and estimate > 0 else super().count
+        return estimate if estimate and estimate > self.ESTIMATE_FROM else super().count
 
 
 # -- issue: list filters ----------------------------------------------------------------------

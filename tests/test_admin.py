@@ -730,13 +730,9 @@ def test_changelist_paginator_estimates_only_the_unfiltered_list(new_issue, offi
     assert EstimatedCountPaginator(Issue.objects.filter(status="new"), 25).count == 3  # filtered: exact
     with CaptureQueriesContext(connection) as queries:
         total = EstimatedCountPaginator(Issue.objects.order_by("-raised_on", "-id"), 25).count
+    assert total == 3  # a small table: counted exactly
     if connection.vendor == "postgresql":
-        assert "reltuples" in queries[0]["sql"]  # the planner's estimate, not a scan
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE issues_issue")
-        assert EstimatedCountPaginator(Issue.objects.all(), 25).count == 3
-    else:
-        assert total == 3
+        assert "reltuples" in queries[0]["sql"]  # the planner's estimate asked first, not a scan
 
 
 def test_changelist_shows_25_rows(as_user, coordinator, official):

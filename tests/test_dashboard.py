@@ -230,7 +230,9 @@ def test_the_league_ranks_only_departments_with_enough_resolutions(
 
 @pytest.mark.django_db
 def test_under_a_department_filter_cards_without_a_department_say_so(city, leader, dept_a, as_user):
-    response = as_user(leader).get(reverse("dashboard:index"), {"period": "quarter", "department": dept_a.pk})
+    response = as_user(leader).get(
+        reverse("dashboard:index"), {"period": "quarter", "department": dept_a.pk}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     cards = {card["key"]: card for card in response.context["cards"]}
     assert cards["raised"]["value"] == "—" and "Not a department figure" in str(cards["raised"]["formula"])
     assert cards["department_resolved"]["value"] == response.context["cards"][4]["value"]
@@ -272,7 +274,9 @@ def test_entering_a_holiday_recomputes_the_dates_of_open_issues(coordinator, dep
     assert response.status_code == 302
     issue.refresh_from_db()
     assert issue.due_soon_from == date(2026, 12, 30)  # Tue 5, (Mon 4, Fri 1 off), Thu 31, Wed 30
-    bad = client.post(reverse("admin:issues_officialday_import"), {"lines": "2027-13-01 休"})
+    bad = client.post(
+        reverse("admin:issues_officialday_import"), {"lines": "2027-13-01 休"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "Line 1" in bad.content.decode() and OfficialDay.objects.count() == 2
 
 

@@ -36,7 +36,7 @@ def resolved_issue(official, coordinator, dept_a, staff_a):
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_threads_racing_resolve_and_reopen(resolved_issue, coordinator, staff_a):
     errors, unexpected = [], []
     barrier = threading.Barrier(2)
@@ -79,7 +79,7 @@ def test_two_threads_racing_resolve_and_reopen(resolved_issue, coordinator, staf
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_edits_from_the_same_version_one_wins(resolved_issue, coordinator, admin_user):
     loaded = Issue.objects.get(pk=resolved_issue.pk).version
     results, barrier = {}, threading.Barrier(2)
@@ -129,7 +129,7 @@ def test_sequential_stale_edit_is_refused(resolved_issue, coordinator, admin_use
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_survey_import_waits_for_the_enterprises_it_touches_and_plans_from_fresh_rows(coordinator):
     """Review finding 10: an import planned outside its write transaction could overwrite a
     change made meanwhile from its stale plan. Now it locks the enterprises it touches, then
