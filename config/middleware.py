@@ -5,7 +5,8 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
 from issues.roles import roles_of
@@ -107,3 +108,33 @@ class RoleRequiredMiddleware:
         if match is not None and match.view_name in self.OPEN_TO_EVERY_USER:
             return None
         return render(request, self.TEMPLATE, status=403)
+
+
+class EnterpriseAreaMiddleware:
+    """An enterprise's own account (the enterprise role alone) opens the enterprise's pages
+    (`enterprise:` URLs), feedback links, logout and password change, and nothing else: a
+    staff page sends it to its own home (GET) or answers 403. Staff pages also show it no
+    issue (`visible_issues`), so a page added later and forgotten here still shows nothing."""
+
+    OPEN = frozenset({"logout", "password_change", "password_change_done", "feedback", "set_language"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from issues.roles import is_enterprise_contact
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not is_enterprise_contact(user):
+            return None
+        match = request.resolver_match
+        if match is None or match.namespace == "enterprise" or match.view_name in self.OPEN:
+            return None
+        if not getattr(view_func, "login_required", True):
+            return None
+        if request.method in ("GET", "HEAD"):
+            return redirect("enterprise:home")
+        raise PermissionDenied

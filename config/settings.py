@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "import_export",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "enterprises",
     "visits",
     "issues",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Signed in but no role: the no-role page (403) everywhere but logout and password change.
     "config.middleware.RoleRequiredMiddleware",
+    # An enterprise's own account: its pages only, never a staff page.
+    "config.middleware.EnterpriseAreaMiddleware",
     "config.middleware.NoStoreForAuthenticatedMiddleware",
     # Logs every refused authorisation (403) with the user and client IP (ASVS 16.3).
     "config.middleware.LogForbiddenMiddleware",
@@ -89,6 +93,25 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+
+# --- Background tasks (notifications; the admin's survey import) --------------------------
+# django-tasks: at once in the request by default (development, tests); in production
+# TASKS_BACKEND=database queues them in the database for `manage.py db_worker` (any number).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend"
+        if env("TASKS_BACKEND", "immediate") == "database"
+        else "django_tasks.backends.immediate.ImmediateBackend",
+    }
+}
+# The enterprise's answer by link (issue 16): how long a link works; whether resolving an
+# issue sends its enterprise contact a link at once (else a coordinator issues it).
+FEEDBACK_LINK_DAYS = int(env("FEEDBACK_LINK_DAYS", "14"))
+FEEDBACK_LINK_ON_RESOLVE = env_bool("FEEDBACK_LINK_ON_RESOLVE", False)
+# The coordinators' group-chat robot (企业微信 / 钉钉): a URL that takes a JSON message.
+COORDINATOR_CHAT_WEBHOOK = env("COORDINATOR_CHAT_WEBHOOK", "")
+# Public pages (feedback links): at most this many requests per client IP per 10 minutes.
+PUBLIC_RATE_LIMIT = int(env("PUBLIC_RATE_LIMIT", "30"))
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

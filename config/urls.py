@@ -7,6 +7,8 @@ from django.views.i18n import set_language
 
 from config import views as project_views
 from config.passwords import PasswordChangeForm
+from enterprises import accounts as enterprise_accounts
+from issues import feedback_views
 from issues import views as issue_views
 
 admin.site.site_header = admin.site.site_title = _("Enterprise Visit Tracker")
@@ -33,6 +35,20 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("issues/", include("issues.urls")),
     path("dashboard/", include("dashboard.urls")),
+    # The enterprise: its answer by link (no account), and its own pages (an account).
+    path("f/<str:token>/", feedback_views.feedback, name="feedback"),
+    path("e/", include("enterprises.portal_urls")),
+    path("accounts/notifications/", issue_views.notification_settings, name="notification-settings"),
+    path(
+        "accounts/invite/<uidb64>/<token>/",
+        login_not_required(enterprise_accounts.InvitationView.as_view()),
+        name="invitation",
+    ),
+    path(
+        "accounts/invite/done/",
+        login_not_required(enterprise_accounts.InvitationDoneView.as_view()),
+        name="invitation-done",
+    ),
     path("admin/", admin.site.urls),
     path("healthz", project_views.healthz, name="healthz"),
     path("favicon.ico", project_views.favicon, name="favicon"),

@@ -36,11 +36,13 @@ def favicon(request):
 
 class LoginView(auth_views.LoginView):
     """Django's login; with no page asked for, leadership lands on the dashboard (the page
-    it reads), everyone else on "My work"."""
+    it reads), an enterprise's account on its own page, everyone else on "My work"."""
 
     def get_default_redirect_url(self):
-        from issues.roles import Role, roles_of
+        from issues.roles import Role, is_enterprise_contact, roles_of
 
         if roles_of(self.request.user) == {Role.LEADER}:
             return reverse("dashboard:index")
+        if is_enterprise_contact(self.request.user):
+            return reverse("enterprise:home")
         return super().get_default_redirect_url()

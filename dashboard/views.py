@@ -326,7 +326,7 @@ def dashboard(request):
         "form": form,
         "filter_fields": [form["district"], form["sector"], form["department"]],
         "department_view": report.department_view,
-        "department": Department.objects.filter(pk=filters.department).first() if filters.department else None,
+        "department": filters.department and Department.objects.filter(pk=filters.department).first(),
         "heading_filters": form.described(),
         "period": period,
         "today": today,

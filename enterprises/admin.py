@@ -42,8 +42,9 @@ from import_export.formats import base_formats
 from issues.roles import Role, has_role
 from issues.spreadsheet import csv_response
 
+from .accounts import invite_contacts
 from .formats import BomCSV, ChineseCSV, FileRejected, SafeXLSX, max_bytes
-from .models import Contact, District, Enterprise, Survey, SurveyResponse
+from .models import Contact, District, Enterprise, EnterpriseAccount, Survey, SurveyResponse
 from .resources import EnterpriseResource
 from .survey_import import TEMPLATE_HEADERS, import_survey_file
 
@@ -364,6 +365,19 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["name", "phone", "email", "enterprise__name", "enterprise__credit_code"]
     list_select_related = ["enterprise"]
     autocomplete_fields = ["enterprise"]
+    actions = [invite_contacts]
+
+
+@admin.register(EnterpriseAccount)
+class EnterpriseAccountAdmin(admin.ModelAdmin):
+    list_display = ["user", "enterprise", "contact", "created_by", "created_at"]
+    list_select_related = ["user", "enterprise", "contact", "created_by"]
+    search_fields = ["user__username", "user__first_name", "enterprise__name", "contact__name"]
+    autocomplete_fields = ["enterprise"]
+    readonly_fields = ["user", "contact", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # made from a contact (the action on the contact list), with its invitation
 
 
 class ImportLinkMixin:

@@ -44,10 +44,12 @@ from .models import (
     Colour,
     Department,
     ExtensionRequest,
+    FeedbackRequest,
     FeedbackRound,
     Issue,
     IssueEvent,
     Milestone,
+    Notification,
     Objection,
     OfficialDay,
     OfficialDayKind,
@@ -1045,3 +1047,36 @@ class OfficialDayAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/issues/officialday/import.html", context)
+
+
+@admin.register(FeedbackRequest)
+class FeedbackRequestAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+    """Feedback links issued to enterprises: their state, and revoking one that leaked."""
+
+    list_display = ["issue", "created_at", "expires_at", "used_at", "revoked_at", "created_by"]
+    list_select_related = ["issue", "created_by"]
+    list_filter = ["created_at", "used_at", "revoked_at"]
+    search_fields = ["=issue__id", "issue__title"]
+    actions = ["revoke_links"]
+
+    def has_revoke_permission(self, request):
+        return is_coordinator(request.user)
+
+    @admin.action(permissions=["revoke"], description=_("Revoke: the link stops working"))
+    def revoke_links(self, request, queryset):
+        from .feedback_links import revoke
+
+        for link in queryset:
+            revoke(link)
+        self.message_user(request, _("Revoked."), messages.SUCCESS)
+
+
+@admin.register(Notification)
+class NotificationAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
+    """What was sent to whom, and what failed (with the error)."""
+
+    list_display = ["created_at", "kind", "channel", "address", "status", "attempts", "issue"]
+    list_select_related = ["issue"]
+    list_filter = ["status", "channel", "kind", "created_at"]
+    search_fields = ["address", "subject", "=issue__id"]
+    ordering = ["-created_at", "-id"]

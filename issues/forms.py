@@ -232,6 +232,16 @@ class FeedbackForm(ActionForm):
         )
 
 
+class RequestFeedbackForm(ActionForm):
+    """Issue a feedback link (and QR code) for the enterprise's answer about this resolution;
+    its primary contact gets it by email when it has an address."""
+
+    action = Action.REQUEST_FEEDBACK
+
+    def perform(self):
+        return workflow.issue_feedback_link(**self.common())
+
+
 class ConfirmForm(ActionForm):
     """Close after the enterprise accepted the resolution (its latest feedback round)."""
 
@@ -456,6 +466,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         ProgressForm,
         ResolveForm,
         FeedbackForm,
+        RequestFeedbackForm,
         ConfirmForm,
         CloseUnconfirmedForm,
         CloseForm,
@@ -480,6 +491,7 @@ PANEL_ORDER = [
     Action.PROGRESS,
     Action.START,
     Action.RESOLVE,
+    Action.REQUEST_FEEDBACK,
     Action.FEEDBACK,
     Action.CONFIRM,
     Action.ASSIGN,

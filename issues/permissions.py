@@ -20,6 +20,7 @@ class Action(TextChoices):
     PROGRESS = "progress", _("Post progress")
     RESOLVE = "resolve", _("Report resolved")
     FEEDBACK = "feedback", _("Record enterprise feedback")
+    REQUEST_FEEDBACK = "request_feedback", _("Send the enterprise a feedback link")
     CONFIRM = "confirm", _("Confirm and close")
     CLOSE_UNCONFIRMED = "close_unconfirmed", _("Close without the enterprise's answer")
     CLOSE = "close", _("Close without resolving")
@@ -35,6 +36,7 @@ class Action(TextChoices):
     COMPLETE_MILESTONE = "complete_milestone", _("Complete a milestone")
     ADD_CO_DEPARTMENT = "add_co_department", _("Add a co-handling department")
     CO_REPORT = "co_report", _("Report in as co-handling department")
+    ADD_INFORMATION = "add_information", _("Add information")
 
 
 # What the lead department's staff may do on their own issues.
@@ -51,8 +53,13 @@ LEAD_DEPARTMENT_ACTIONS = frozenset(
     }
 )
 CO_DEPARTMENT_ACTIONS = frozenset({Action.VIEW, Action.PROGRESS, Action.CO_REPORT})
-# Coordinators do everything; these few belong to the handling department alone.
-DEPARTMENT_ONLY_ACTIONS = frozenset({Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT})
+# What an enterprise's own account may do to its enterprise's issues (on its own pages).
+ENTERPRISE_ACTIONS = frozenset({Action.FEEDBACK, Action.ADD_INFORMATION})
+# Coordinators do everything; these few belong to the handling department (or the
+# enterprise) alone.
+DEPARTMENT_ONLY_ACTIONS = frozenset(
+    {Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT, Action.ADD_INFORMATION}
+)
 
 
 def department_ids(user) -> frozenset[int]:
@@ -148,6 +155,8 @@ def can(user, action: str, issue) -> bool:
     if is_coordinator(user):
         return action not in DEPARTMENT_ONLY_ACTIONS or _is_lead_department_member(user, issue)
     held = roles_of(user)
+    if Role.ENTERPRISE in held and action in ENTERPRISE_ACTIONS:
+        return issue.scope == "individual" and issue.enterprise_id == enterprise_id(user)
     if Role.DEPARTMENT in held:
         if action in LEAD_DEPARTMENT_ACTIONS and _is_lead_department_member(user, issue):
             return True
@@ -157,5 +166,27 @@ def can(user, action: str, issue) -> bool:
 
 
 def can_raise_issues(user) -> bool:
-    """Officials record what enterprises raise; coordinators record requests and surveys."""
-    return bool(roles_of(user) & {Role.OFFICIAL, Role.COORDINATOR, Role.ADMINISTRATOR})
+    """Officials record what enterprises raise; coordinators record requests and surveys;
+    an enterprise's own account raises its own problems (企业吹哨)."""
+    return bool(roles_of(user) & {Role.OFFICIAL, Role.COORDINATOR, Role.ADMINISTRATOR, Role.ENTERPRISE})
+
+
+def enterprise_id(user) -> int | None:
+    """The enterprise an enterprise contact's account belongs to (cached on the user)."""
+    if not (user and user.is_authenticated):
+        return None
+    if not hasattr(user, "_enterprise_id"):
+        from enterprises.models import EnterpriseAccount
+
+        user._enterprise_id = (
+            EnterpriseAccount.objects.filter(user=user).values_list("enterprise_id", flat=True).first()
+        )
+    return user._enterprise_id
+
+
+def enterprise_issues(user):
+    """The issues an enterprise's own account follows: its enterprise's (none otherwise)."""
+    from .models import Issue
+
+    found = enterprise_id(user) if Role.ENTERPRISE in roles_of(user) else None
+    return Issue.objects.filter(enterprise_id=found, scope="individual") if found else Issue.objects.none()

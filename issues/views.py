@@ -8,6 +8,7 @@ checks the user's permission and the version the user saw, all in one transactio
 
 import time
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,12 +19,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.forms import BootstrapFormMixin
 from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
 from . import spreadsheet, workflow
+from .feedback_links import qr_svg
 from .filters import URGENT_FIRST, IssueFilter
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
 from .models import (
@@ -33,6 +36,7 @@ from .models import (
     FeedbackRound,
     Issue,
     IssueEvent,
+    NotificationPreference,
     Objection,
     RequestStatus,
     Status,
@@ -257,7 +261,7 @@ def _not_offered_now(user, issue: Issue) -> set[str]:
     return hidden
 
 
-def _render_issue(request, issue: Issue, bound=None, status: int = 200):
+def _render_issue(request, issue: Issue, bound=None, status: int = 200, issued_link=None):
     user = request.user
     actions = workflow.allowed_actions(user, issue)
     bound = bound or {}
@@ -303,6 +307,9 @@ def _render_issue(request, issue: Issue, bound=None, status: int = 200):
         ),
         "objection_deadline": workflow.objection_deadline(issue),
     }
+    if issued_link is not None:
+        url = request.build_absolute_uri(issued_link.path)
+        context.update(issued_link=issued_link, issued_link_url=url, issued_link_qr=qr_svg(url))
     return render(request, "issues/issue_detail.html", context, status=status)
 
 
@@ -335,7 +342,7 @@ def issue_action(request, pk: int, action: str):
     form = form_class(request.POST, issue=issue, user=request.user)
     if form.is_valid():
         try:
-            form.perform()
+            done = form.perform()
         except workflow.ConflictError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -346,6 +353,8 @@ def issue_action(request, pk: int, action: str):
             _add_errors(form, error)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": form.heading})
+            if action == Action.REQUEST_FEEDBACK:  # the link is shown once, now
+                return _render_issue(request, _issue_for_page(request.user, pk), issued_link=done)
             return redirect(issue)
     if action == Action.COMPLETE_MILESTONE:
         for errors in form.errors.values():
@@ -353,3 +362,26 @@ def issue_action(request, pk: int, action: str):
                 messages.error(request, message)
         return redirect(issue)
     return _render_issue(request, _issue_for_page(request.user, pk), bound={action: form}, status=400)
+
+
+# -- how a person is told ------------------------------------------------------------------------
+
+
+class NotificationPreferenceForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = NotificationPreference
+        fields = ["email", "chat"]
+
+
+@require_http_methods(["GET", "POST"])
+def notification_settings(request):
+    """Each person chooses how to be told: by email, in the group chat, both or neither."""
+    preference = NotificationPreference.objects.filter(user=request.user).first() or NotificationPreference(
+        user=request.user
+    )
+    form = NotificationPreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+        return redirect("notification-settings")
+    return render(request, "issues/notification_settings.html", {"form": form})

@@ -22,13 +22,14 @@ are `FeedbackRound` rows of their own. The dashboard's period figures read only 
 from collections.abc import Iterable
 from datetime import date, datetime, time
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import clock, history, workdays
+from . import clock, history, notifications, workdays
 from .models import (
     ACTIVE_STATUSES,
     RESPONSE_WORKDAYS,
@@ -41,6 +42,7 @@ from .models import (
     FeedbackRound,
     Issue,
     Milestone,
+    NotificationKind,
     Objection,
     Outcome,
     RequestStatus,
@@ -49,8 +51,8 @@ from .models import (
     Source,
     Status,
 )
-from .permissions import Action, can, can_raise_issues, department_ids
-from .roles import is_coordinator
+from .permissions import Action, can, can_raise_issues, department_ids, enterprise_id
+from .roles import is_coordinator, is_enterprise_contact
 
 OBJECTION_WORKDAYS = 1  # a department may object to an assignment within 1 working day
 
@@ -79,10 +81,12 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     Action.DECIDE_OBJECTION: ACTIVE,
     Action.MERGE: OPEN - {Status.RESOLVED},
     Action.FEEDBACK: frozenset({Status.RESOLVED, Status.CLOSED}),
+    Action.REQUEST_FEEDBACK: frozenset({Status.RESOLVED}),
     Action.ADD_MILESTONE: ACTIVE,
     Action.COMPLETE_MILESTONE: ACTIVE,
     Action.ADD_CO_DEPARTMENT: OPEN - {Status.RESOLVED},
     Action.CO_REPORT: ACTIVE,
+    Action.ADD_INFORMATION: OPEN,
     **{action: sources for action, (sources, _target) in TRANSITIONS.items()},
 }
 
@@ -222,9 +226,14 @@ def raise_issue(
     solved_on_site: bool = False,
     resolution: str = "",
 ) -> Issue:
-    """Record a problem an enterprise raised. Settled during the visit: closed on the spot."""
+    """Record a problem an enterprise raised. Settled during the visit: closed on the spot.
+    An enterprise's own account raises its own enterprise's problems only, as requests."""
     if not can_raise_issues(by):
         raise PermissionDenied(_("You may not record issues."))
+    if is_enterprise_contact(by) and (
+        enterprise is None or enterprise.pk != enterprise_id(by) or source != Source.ENTERPRISE_REQUEST
+    ):
+        raise PermissionDenied(_("You may raise problems of your own enterprise only."))
     title = _require(title, _("A title is required."), "title")
     raised_on = raised_on or _today()
     issue = Issue(
@@ -255,7 +264,9 @@ def raise_issue(
         exclude=["category", "enterprise", "visit", "survey_response"], validate_constraints=False
     )
     issue.save()
-    _log(issue, EventKind.RAISED, by, note=description[:500], day=raised_on)
+    _log(issue, EventKind.RAISED, by, note=description[:500], day=raised_on, public=True)
+    if source == Source.ENTERPRISE_REQUEST:
+        notifications.notify(NotificationKind.ENTERPRISE_REQUEST, issue)
     if solved_on_site:
         _log(issue, EventKind.RESOLVED, by, note=resolution, day=raised_on, on_the_spot=True)
         _log(issue, EventKind.CONFIRMED, by, status_from=Status.NEW, day=raised_on)
@@ -347,6 +358,8 @@ def _assign(issue: Issue, by, *, department: Department, owner, deadline: date, 
         public=True,
         **triage,
     )
+    if not issue.common_issue_id:  # issues following a common one are its department's already
+        notifications.notify(NotificationKind.ASSIGNED, issue, objection_by=objection_deadline(issue))
 
 
 def _lock_linked(common: Issue, statuses) -> list[Issue]:
@@ -450,6 +463,10 @@ def _resolve(issue: Issue, by, resolution: str, *, public: bool) -> None:
     _log(issue, EventKind.RESOLVED, by, note=resolution, status_from=status_from, public=public, **facts)
     if withdrawn:
         _log(issue, EventKind.PROGRESS, by, note="\n".join(withdrawn))
+    if issue.scope == Scope.INDIVIDUAL:
+        notifications.notify(NotificationKind.AWAITING_ANSWER, issue)
+        if settings.FEEDBACK_LINK_ON_RESOLVE:
+            send_feedback_link(issue, by)
 
 
 def _withdraw_pending_requests(issue: Issue, by) -> list[str]:
@@ -559,8 +576,10 @@ def _record_round(
         "solution": Satisfaction(solution_satisfaction).label,
     }
     _log(issue, EventKind.FEEDBACK, by, note="\n".join(filter(None, [summary, comment])), public=True)
+    notifications.notify(NotificationKind.ANSWER_RECEIVED, issue, round=feedback)
     if unsatisfied:
         _send_back(issue, by, comment)
+        notifications.notify(NotificationKind.SENT_BACK, issue, reason=comment)
     elif close and issue.status == Status.RESOLVED:
         _close_resolved(issue, by, EventKind.CONFIRMED, Outcome.RESOLVED, note="")
     else:
@@ -600,6 +619,24 @@ def _send_back(issue: Issue, by, reason: str) -> None:
         ],
     )
     _log(issue, EventKind.SENT_BACK, by, note=reason, status_from=status_from, public=True)
+
+
+@transaction.atomic
+def issue_feedback_link(*, issue_id: int, by):
+    """A coordinator asks the enterprise for its answer with a link (and its QR code); the
+    primary contact with an email gets it by email too. Returns the link."""
+    issue = _lock(issue_id, by, Action.REQUEST_FEEDBACK)
+    return send_feedback_link(issue, by)
+
+
+def send_feedback_link(issue: Issue, by):
+    from .feedback_links import issue_link
+
+    link = issue_link(issue, by)
+    contact = issue.enterprise.contacts.exclude(email="").order_by("-is_primary", "id").first()
+    if contact is not None:
+        notifications.notify_address(NotificationKind.FEEDBACK_LINK, issue, contact.email, link=link.url())
+    return link
 
 
 def latest_round(issue: Issue) -> FeedbackRound | None:
@@ -1060,6 +1097,16 @@ def complete_milestone(*, milestone_id: int, by, note: str = "") -> Milestone:
     _save(issue, SUPERVISION_FIELDS)
     _log(issue, EventKind.MILESTONE_DONE, by, note=f"{milestone.title}. {note}".strip())
     return milestone
+
+
+@transaction.atomic
+def add_information(*, issue_id: int, by, note: str) -> Issue:
+    """The enterprise adds information to one of its open issues (public in the record)."""
+    issue = _lock(issue_id, by, Action.ADD_INFORMATION)
+    note = _require(note, _("Write the information to add."), "note")
+    _save(issue, [])
+    _log(issue, EventKind.ENTERPRISE_NOTE, by, note=note, public=True)
+    return issue
 
 
 EDITABLE_FIELDS = ("title", "description", "category", "priority")

@@ -14,12 +14,16 @@ def _axes_off_unless_asked(settings, request):
 
 
 @pytest.fixture(autouse=True)
-def _calendar_read_afresh():
-    # The official calendar entered by administrators is cached per process (issues.workdays):
-    # a test's rows are rolled back after it, so each test starts from the database.
+def _caches_afresh():
+    # The official calendar entered by administrators is cached per process (issues.workdays),
+    # and so are the public pages' rate-limit counters (the cache): a test's rows are rolled
+    # back after it, so each test starts from the database and from no count.
+    from django.core.cache import cache
+
     from issues import workdays
 
     workdays.reset()
+    cache.clear()
     yield
     workdays.reset()
 

@@ -6,6 +6,28 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# SQLite rebuilds a table to change its constraints, and the rebuilt table has no triggers:
+# the append-only ones of 0011 are put back (the same statements, copied: a migration never
+# imports live code). PostgreSQL keeps them; CREATE ... IF NOT EXISTS changes nothing there.
+HISTORY = ("issues_issueevent", "issues_feedbackround")
+SQLITE_TRIGGERS = [
+    sql
+    for table in HISTORY
+    for sql in (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+    )
+]
+
+
+def reinstall_sqlite_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for sql in SQLITE_TRIGGERS:
+            schema_editor.execute(sql, params=None)
+
+
 def add_enterprise_group(apps, schema_editor):
     """The enterprise contacts' role: no model permission (they use their own pages only)."""
     Group = apps.get_model("auth", "Group")
@@ -127,4 +149,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['status', 'created_at'], name='notification_status'),
         ),
         migrations.RunPython(add_enterprise_group, migrations.RunPython.noop),
+        migrations.RunPython(reinstall_sqlite_triggers, migrations.RunPython.noop),
     ]

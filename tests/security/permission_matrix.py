@@ -26,6 +26,7 @@ ATTEMPT = "allowed"  # the role may try: 200 (form error), 302 (done), 400 or 40
 LOGOUT = "302/405"  # GET on a POST-only logout: refused, or sent to a login page
 ADMIN_STAFF = "admin"  # decided by the admin's own model permissions (tests/test_admin.py)
 ADMIN_LOGIN = "admin login"  # the form (200), or staff already signed in sent on (302)
+GONE = "410"  # a feedback link that cannot be used: a page saying why, for anyone
 
 ACCEPT = {
     OK: {200},
@@ -40,6 +41,7 @@ ACCEPT = {
     ADMIN_STAFF: {200, 302, 403, 404, 405},
     ADMIN_LOGIN: {200, 302},
     LOGOUT: {302, 405},
+    GONE: {410},
 }
 
 
@@ -72,6 +74,9 @@ PUBLIC_ALLOWLIST = {
     "favicon": "a redirect to the site's static icon, asked for by browsers on every page",
     "admin:login": "the admin's login page",
     "admin:logout": "logging out needs no login (POST only)",
+    "feedback": "the enterprise's answer by link: the signed, single-use token is the authorisation",
+    "invitation": "an enterprise contact sets its password: Django's password-reset token",
+    "invitation-done": "says the password is set, with a link to log in",
 }
 
 GET = {
@@ -104,6 +109,14 @@ GET = {
     "dashboard:weekly": row(OK, **DASHBOARD_ROLES),
     "dashboard:facts": row(OK, **DASHBOARD_ROLES),
     "dashboard:report-xlsx": row(OK, **DASHBOARD_ROLES),
+    "feedback": public(GONE),
+    "invitation": public(OK),
+    "invitation-done": public(OK),
+    "notification-settings": row(OK),
+    # The enterprise's own pages: its account only (tests/test_enterprise_voice.py); no staff.
+    "enterprise:home": row(DENY),
+    "enterprise:issue": row(DENY),
+    "enterprise:raise": row(DENY),
 }
 
 # The Django admin: staff only (coordinators, administrators). Everybody else is sent to the
@@ -121,7 +134,7 @@ GET_PATTERNS = {
 # the other department's (B) issue. Whether the issue's *status* allows it is the
 # workflow's business: an attempt may still end in a form error.
 _ALL = frozenset(a for a in Action.values if a != Action.VIEW)
-_DEPARTMENT_ONLY = {Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT}
+_DEPARTMENT_ONLY = {Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT, Action.ADD_INFORMATION}
 _LEAD_DEPARTMENT = {
     Action.START,
     Action.PROGRESS,
@@ -153,11 +166,23 @@ POST = {
     "visits:create": row(ATTEMPT, **EDITORS),
     "visits:plan": row(ATTEMPT, **EDITORS),
     "visits:edit": row(ATTEMPT, **EDITORS, other={"official": DENY}),
+    "enterprise:issue": row(DENY),
+    "enterprise:raise": row(DENY),
 }
 
 # POSTs that change no city data (password_change: only the user's own password); left out of
 # "every POST as leader is refused".
-POST_EXEMPT = {"login", "logout", "set_language", "password_change", "admin:login", "admin:logout"}
+POST_EXEMPT = {
+    "login",
+    "logout",
+    "set_language",
+    "password_change",
+    "admin:login",
+    "admin:logout",
+    "notification-settings",  # the user's own preferences
+    "feedback",  # public: the link is the authorisation (tests/test_enterprise_voice.py)
+    "invitation",
+}
 
 # Read-only pages that answer POST like GET (nothing changes: the leader test still checks
 # the data). They should refuse POST with 405 (`require_safe`); reported to their owners.

@@ -30,6 +30,10 @@ OPEN = {
     "admin:logout",
     "password_change",
     "password_change_done",
+    # public pages of the enterprise's own voice: a link's token, an invitation's token
+    "feedback",
+    "invitation",
+    "invitation-done",
 }
 LOGOUT = {"logout", "admin:logout"}
 

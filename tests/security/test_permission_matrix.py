@@ -68,7 +68,7 @@ def fill(route: Route, w, side: str, action: str = Action.RESOLVE) -> str:
                 values[param] = (w.enterprise_a if side == "own" else w.enterprise_b).pk
             elif route.name.startswith("visits:"):
                 values[param] = (w.visit_a if side == "own" else w.visit_b).pk
-            elif route.name.startswith(("issues:", "dashboard:")):
+            elif route.name.startswith(("issues:", "dashboard:", "enterprise:")):
                 values[param] = issue.pk
             else:
                 raise LookupError(f"{route.name}: no filler for <pk>; add one in fill()")
@@ -82,6 +82,10 @@ def fill(route: Route, w, side: str, action: str = Action.RESOLVE) -> str:
             values[param] = "issues"
         elif param == "url":
             values[param] = "no-such-page/"
+        elif param == "token":
+            values[param] = "not-a-valid-token"
+        elif param == "uidb64":
+            values[param] = "MQ"
         elif param in ("milestone_id", "milestone"):
             values[param] = (w.milestone_a if side == "own" else w.milestone_b).pk
         else:
