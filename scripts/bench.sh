@@ -89,12 +89,11 @@ bench_main() {
   cd "$ROOT"
   if [ "${BENCH_KEEP:-0}" != 1 ]; then trap bench_cleanup EXIT; fi
   bench_start_pg
-  export BENCH_DEFAULT_ADMIN=1
   local mode=${BENCH_MODE:-run}
   case "$mode" in run|mixed|both) ;; *) echo "BENCH_MODE must be run, mixed or both"; return 2;; esac
   if [ "$mode" != run ]; then export BENCH_SEED_USERS=${BENCH_SEED_USERS:-400}; fi
   bench_prepare_db "${BENCH_SCALE:-1}"
-  GUNICORN_APP=config.bench_admin:application bench_start_gunicorn
+  bench_start_gunicorn
   echo "== load"
   local status=0
   if [ "$mode" != mixed ]; then

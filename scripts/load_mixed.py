@@ -415,11 +415,12 @@ class User:
                 "deadline": (today + timedelta(days=rng.randint(7, 90))).isoformat(),
                 "reason": f"企业申请材料补正，顺延期限（压测 {stamp}）",
             }
-        return {  # feedback
+        return {  # feedback: a round of the enterprise's answer (unsatisfied sends it back)
             "contacted_on": (today - timedelta(days=rng.randint(0, 5))).isoformat(),
+            "channel": "phone",
             "reply_satisfaction": rng.choice(["satisfied", "basically", "unsatisfied"]),
             "solution_satisfaction": rng.choice(["satisfied", "basically", "unsatisfied"]),
-            "note": f"电话回访企业（压测 {stamp}）",
+            "comment": f"电话回访企业（压测 {stamp}）",
         }
 
 
