@@ -50,6 +50,8 @@ DEMO_ACCOUNTS = {
     "department": (Role.DEPARTMENT, "孙立平", False, False),
     "leader": (Role.LEADER, "程思远", False, False),
     "admin": (Role.ADMINISTRATOR, "系统管理员", True, True),
+    # An enterprise's contact person: the enterprise's own pages only (bound after the story).
+    "enterprise": (Role.ENTERPRISE, "刘经理", False, False),
 }
 
 
@@ -148,6 +150,26 @@ def ensure_accounts() -> dict:
         official.user = users["official"]
         official.save(update_fields=["user"])
     return {"users": users, "created": created}
+
+
+def ensure_enterprise_account(user) -> None:
+    """Bind the demo enterprise login to the enterprise with a resolution waiting for its
+    answer and the most issues (the same one on every run of the same story)."""
+    from django.db.models import Count, Q
+
+    from enterprises.models import EnterpriseAccount
+
+    if EnterpriseAccount.objects.filter(user=user).exists():
+        return
+    enterprise = (
+        Enterprise.objects.annotate(
+            waiting=Count("issues", filter=Q(issues__status=Status.RESOLVED)), total=Count("issues")
+        )
+        .order_by("-waiting", "-total", "pk")
+        .first()
+    )
+    contact = enterprise.contacts.order_by("-is_primary", "id").first()
+    EnterpriseAccount.objects.create(user=user, enterprise=enterprise, contact=contact)
 
 
 def ensure_departments() -> dict[str, Department]:
@@ -1018,6 +1040,7 @@ class Command(BaseCommand):
                         second_official=second_official,
                     ).tell()
                 told = True
+            ensure_enterprise_account(users["enterprise"])
         self._report(accounts, told, time.monotonic() - started)
 
     def _second_official(self, cadres):
@@ -1050,6 +1073,9 @@ class Command(BaseCommand):
                 note.append("admin site")
             if username == "department":
                 note.append(demo.LEAD_DEPARTMENT)
+            if username == "enterprise":
+                account = accounts["users"][username].enterprise_account
+                note.append(f"{account.enterprise.name} (/e/)")
             if username not in accounts["created"]:
                 note.append("existing account: password unchanged")
             out.write(f"  {username:<13}{role:<16}{DEMO_PASSWORD:<22}{', '.join(note)}")
