@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "import_export",
     "csp",
     "axes",
+    "simple_history",
     "django_tasks",
     "django_tasks_db",
     "enterprises",
@@ -77,6 +78,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made each change in the trail; the access log of exports (issue 13).
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "issues.access_log.AccessLogMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Signed in but no role: the no-role page (403) everywhere but logout and password change.
     "config.middleware.RoleRequiredMiddleware",
@@ -295,6 +299,30 @@ EXPORT_MAX_ROWS = int(env("EXPORT_MAX_ROWS", "10000"))
 EXPORT_MAX_SECONDS = float(env("EXPORT_MAX_SECONDS", "12"))
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import_survey"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# --- Evidence files and the access log (issue 13) --------------------------------------------
+# Photos and documents go through Django's storage API and are served only by views that
+# check access (issues.file_views): there is no MEDIA_URL, and nothing may serve MEDIA_ROOT.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+if env("FILE_STORAGE") == "s3":
+    # Several app servers: an S3-compatible object store such as MinIO, through
+    # django-storages (`pip install django-storages[s3]`); docs/production.md.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("S3_BUCKET"),
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION") or None,
+            "access_key": env("S3_ACCESS_KEY_ID"),
+            "secret_key": env("S3_SECRET_ACCESS_KEY"),
+            "addressing_style": "path",
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+ATTACHMENT_MAX_BYTES = int(env("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+# Days an access log entry is kept (`manage.py prune_access_log`, daily).
+ACCESS_LOG_DAYS = int(env("ACCESS_LOG_DAYS", "365"))
 
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

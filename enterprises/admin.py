@@ -41,6 +41,7 @@ from import_export.formats import base_formats
 
 from issues.roles import Role, has_role
 from issues.spreadsheet import csv_response
+from issues.trail import TrailAdminMixin
 
 from .accounts import invite_contacts
 from .formats import BomCSV, ChineseCSV, FileRejected, SafeXLSX, max_bytes
@@ -312,7 +313,7 @@ class ContactInline(admin.TabularInline):
     fields = ["name", "title", "phone", "email", "is_primary"]
 
 
-class EnterpriseAdmin(ImportExportModelAdmin):
+class EnterpriseAdmin(TrailAdminMixin, ImportExportModelAdmin):
     resource_classes = [EnterpriseResource]
     import_formats = [ChineseCSV, SafeXLSX]
     export_formats = [BomCSV, base_formats.XLSX]
@@ -359,7 +360,7 @@ admin.site.register(Enterprise, EnterpriseAdmin)
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(TrailAdminMixin, admin.ModelAdmin):
     list_display = ["name", "enterprise", "title", "phone", "email", "is_primary"]
     list_filter = ["is_primary"]
     search_fields = ["name", "phone", "email", "enterprise__name", "enterprise__credit_code"]

@@ -261,3 +261,14 @@ class EnterpriseAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enterprise} · {self.user.get_username()}"
+
+
+# Old and new values of every change to an enterprise and its contacts (django-simple-history;
+# issues.trail). Bulk writes record nothing: the survey import writes through
+# `bulk_update_with_history` for that reason.
+from simple_history import register as _track  # noqa: E402
+
+from issues.trail import TrailRecords  # noqa: E402
+
+_track(Enterprise, records_class=TrailRecords)
+_track(Contact, records_class=TrailRecords)

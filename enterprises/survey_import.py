@@ -41,7 +41,9 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from issues import access_log
 from issues.models import OPEN_STATUSES, Category, Issue, Source
 
 from .credit_code import normalize, validate_credit_code
@@ -901,10 +903,15 @@ def _write(result: ImportResult, plans: list, by, report: Progress) -> None:
             changed_enterprises.append(enterprise)
     for enterprise in new_enterprises:
         enterprise.full_clean(exclude=["district"], validate_unique=False, validate_constraints=False)
-    Enterprise.objects.bulk_create(new_enterprises, batch_size=500)
+    # With their history rows (issues.trail): a plain bulk write would record no change.
+    bulk_create_with_history(new_enterprises, Enterprise, batch_size=500, default_user=by)
     if changed_enterprises:
-        Enterprise.objects.bulk_update(
-            changed_enterprises, [*ENTERPRISE_FIELDS, "updated_at"], batch_size=500
+        bulk_update_with_history(
+            changed_enterprises,
+            Enterprise,
+            [*ENTERPRISE_FIELDS, "updated_at"],
+            batch_size=500,
+            default_user=by,
         )
     by_code = {e.credit_code: e for e in new_enterprises}
     report("write", len(plans) // 3, len(plans))
@@ -958,3 +965,4 @@ def _write(result: ImportResult, plans: list, by, report: Progress) -> None:
             report("issues", done, len(issue_plans))
     report("write", len(plans), len(plans))
     result.written = True
+    access_log.record_import(by=by, survey_name=survey.name, filename=source_file, rows=len(plans))

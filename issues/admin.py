@@ -14,6 +14,8 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, transaction
@@ -39,6 +41,8 @@ from .admin_forms import (
     ReassignForm,
 )
 from .models import (
+    AccessLog,
+    Attachment,
     Category,
     CoDepartment,
     Colour,
@@ -58,6 +62,7 @@ from .models import (
 from .permissions import Action
 from .roles import is_coordinator, sees_everything
 from .spreadsheet import csv_response, xlsx_response
+from .trail import TrailAdminMixin
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -136,7 +141,7 @@ def run_each(model_admin, request, objects, step, done_message, *, label) -> Non
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(TrailAdminMixin, admin.ModelAdmin):
     list_display = ["name", "short_name", "member_count", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "short_name"]
@@ -369,7 +374,7 @@ EXPORT_HEADER = (
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
     form = IssueChangeForm
     add_form = IssueAddForm
     change_form_template = "admin/issues/issue/change_form.html"
@@ -1080,3 +1085,97 @@ class NotificationAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
     list_filter = ["status", "channel", "kind", "created_at"]
     search_fields = ["address", "subject", "=issue__id"]
     ordering = ["-created_at", "-id"]
+
+
+# -- the change trail, evidence files and the access log (issue 13) ----------------------------------
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(TrailAdminMixin, auth_admin.UserAdmin):
+    """Django's user admin, with the trail of each account (its groups, i.e. roles, too) on
+    its History page."""
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Evidence files: found here by name, checksum or issue; added only on the issue and
+    visit pages (checked by content), never changed or deleted here."""
+
+    list_display = ["name", "kind", "issue", "visit", "size", "uploaded_by", "uploaded_at", "open_link"]
+    list_select_related = ["issue", "visit", "visit__enterprise", "uploaded_by"]
+    list_filter = ["kind", "uploaded_at"]
+    search_fields = ["name", "=sha256", "=issue__id", "=visit__id"]
+    date_hierarchy = "uploaded_at"
+    fields = [
+        "name",
+        "kind",
+        "content_type",
+        "size",
+        "sha256",
+        "issue",
+        "event",
+        "visit",
+        "uploaded_by",
+        "uploaded_at",
+        "open_link",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        from .attachments import visible_attachments
+
+        return visible_attachments(request.user, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("file"))
+    def open_link(self, obj):
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open"))
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Who exported, imported, issued feedback links and signed in: searchable by
+    administrators only, never edited; `manage.py prune_access_log` removes old rows."""
+
+    list_display = ["at", "kind", "username", "ip", "target", "query_short", "rows"]
+    list_select_related = ()
+    list_filter = ["kind", "at"]
+    search_fields = ["username", "ip", "target", "query"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+    fields = ["at", "kind", "user", "username", "ip", "target", "query", "rows"]
+    readonly_fields = fields
+
+    def _administrator(self, request) -> bool:
+        from .roles import Role, has_role
+
+        return has_role(request.user, Role.ADMINISTRATOR)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("filter"))
+    def query_short(self, obj):
+        return Truncator(obj.query).chars(80)

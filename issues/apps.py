@@ -11,6 +11,10 @@ class IssuesConfig(AppConfig):
         from config import security
 
         security.connect()
+        # The access log of sign-ins and failed sign-ins (issues/access_log.py).
+        from . import access_log
+
+        access_log.connect()
 
         # A flushed database gets its seeded reference data back (see reference_data).
         from django.db.models.signals import post_migrate

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import clock, history
+from . import access_log, clock, history
 from .models import EventKind, FeedbackRequest, Issue, Status
 
 SALT = "issues.feedback_links"
@@ -86,6 +86,7 @@ def issue_link(issue: Issue, by) -> IssuedLink:
         by,
         note=_("Valid until %(date)s.") % {"date": timezone.localtime(request.expires_at).date().isoformat()},
     )
+    access_log.record_feedback_link(by=by, issue=issue)
     return IssuedLink(request, token)
 
 

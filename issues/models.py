@@ -1081,3 +1081,160 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.kind} {self.sent_on}"
+
+
+# -- Evidence files, the access log and the change trail (issue 13) ------------------------------
+
+
+class AttachmentKind(models.TextChoices):
+    PHOTO = "photo", _("Photo")
+    DOCUMENT = "document", _("Document")
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .attachments import visible_attachments
+
+        return visible_attachments(user, self)
+
+
+class Attachment(models.Model):
+    """A photo or document (an approval letter, a reply letter) kept as evidence: on an issue,
+    optionally with the step (event) it came with, or on a visit.
+
+    Written only by `issues.attachments.attach`, which checks the file by its content and
+    stores it under a random name; served only by `issues.file_views`, after the same access
+    check as its issue or visit (there is no public media URL). Never edited."""
+
+    issue = models.ForeignKey(
+        Issue,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("issue"),
+    )
+    event = models.ForeignKey(
+        IssueEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("added with"),
+    )
+    visit = models.ForeignKey(
+        "visits.Visit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("visit"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=AttachmentKind.choices)
+    name = models.CharField(_("file name"), max_length=150)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file = models.FileField(_("file"), max_length=200, upload_to="evidence/")
+    thumbnail = models.FileField(_("thumbnail"), max_length=200, upload_to="evidence/", blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("added by")
+    )
+    uploaded_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("file")
+        verbose_name_plural = _("files")
+        indexes = [
+            models.Index(fields=["issue", "uploaded_at"], name="attachment_issue"),
+            models.Index(fields=["visit", "uploaded_at"], name="attachment_visit"),
+        ]
+        constraints = [
+            # An issue's file (maybe with one of its steps) or a visit's file, never both.
+            models.CheckConstraint(
+                condition=(Q(issue__isnull=False) & Q(visit__isnull=True))
+                | (Q(issue__isnull=True) & Q(visit__isnull=False) & Q(event__isnull=True)),
+                name="attachment_one_owner",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=AttachmentKind.values), name="attachment_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("issues:file", args=[self.pk])
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == AttachmentKind.PHOTO
+
+
+class AccessKind(models.TextChoices):
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
+    EXPORT = "export", _("Export")
+    IMPORT = "import", _("Survey import")
+    FEEDBACK_LINK = "feedback_link", _("Feedback link issued")
+
+
+class AccessLog(models.Model):
+    """Who took data out or let data in, and who signed in: exports (every spreadsheet
+    download), survey imports, feedback links issued, sign-ins and failed sign-ins. Written by
+    `issues.access_log`; searchable by administrators in the admin; rows older than
+    ACCESS_LOG_DAYS are removed by `manage.py prune_access_log`."""
+
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    kind = models.CharField(_("what"), max_length=20, choices=AccessKind.choices)
+    # The user row may go one day; the name stays.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)
+    target = models.CharField(_("page or object"), max_length=200, blank=True)
+    query = models.TextField(_("filter"), blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            models.Index(fields=["at"], name="accesslog_at"),
+            models.Index(fields=["user", "at"], name="accesslog_user"),
+            models.Index(fields=["kind", "at"], name="accesslog_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AccessKind.values), name="accesslog_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.username} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+
+# Old and new values of every change (django-simple-history; `issues.trail`). An issue's
+# history keeps its descriptive details only: status and responsibility are the workflow's
+# IssueEvent record. Users without passwords or login times; with their groups (roles).
+from django.apps import apps as _apps  # noqa: E402
+from simple_history import register as _track  # noqa: E402
+
+from .trail import TrailRecords  # noqa: E402
+
+_track(Issue, records_class=TrailRecords, only=("title", "description", "category", "priority"))
+_track(Department, records_class=TrailRecords, m2m_fields=["members"])
+_track(
+    _apps.get_model(settings.AUTH_USER_MODEL, require_ready=False),
+    app="issues",
+    records_class=TrailRecords,
+    excluded_fields=["password", "last_login"],
+    m2m_fields=["groups"],
+)

@@ -25,7 +25,7 @@ from config.forms import BootstrapFormMixin
 from enterprises.models import Enterprise
 from visits.models import Visit, VisitStatus
 
-from . import spreadsheet, workflow
+from . import attachments, spreadsheet, workflow
 from .feedback_links import qr_svg
 from .filters import URGENT_FIRST, IssueFilter
 from .forms import ACTION_FORMS, ITEM_ACTIONS, PANEL_ORDER
@@ -342,7 +342,9 @@ def issue_action(request, pk: int, action: str):
     form = form_class(request.POST, issue=issue, user=request.user)
     if form.is_valid():
         try:
-            done = form.perform()
+            # Files posted with the step (issue 13): checked first, stored with its event.
+            with attachments.with_step(request, issue=issue, action=action):
+                done = form.perform()
         except workflow.ConflictError as error:
             for message in error.messages:
                 messages.error(request, message)

@@ -6,6 +6,7 @@ from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 
 from issues.models import Issue
+from issues.trail import TrailAdminMixin
 
 from .models import Official, Topic, Visit, VisitStatus
 
@@ -84,7 +85,7 @@ class VisitIssueInline(admin.TabularInline):
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(TrailAdminMixin, admin.ModelAdmin):
     form = VisitAdminForm
     list_display = [
         "visited_on",

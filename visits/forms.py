@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.forms import BootstrapFormMixin
 from enterprises.models import Enterprise
+from issues.attachments import EvidenceFilesField, max_bytes
 from issues.models import Category, Department
 
 from .models import Official, Topic, Visit, VisitStatus
@@ -126,6 +127,10 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
     )
     submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Evidence (issues.attachments): photos straight from the phone's camera, and photos or
+    # documents already on the phone or computer. Checked by content when the form is.
+    photos = EvidenceFilesField(camera=True, label=_("Take photos"))
+    documents = EvidenceFilesField(label=_("Add photos or documents"))
 
     class Meta:
         model = Visit
@@ -164,9 +169,22 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
             if not self.is_bound:
                 self.fields["submission_token"].initial = uuid.uuid4()
         if mode == "plan":
-            for name in ("policies_explained", "summary"):
+            for name in ("policies_explained", "summary", "photos", "documents"):
                 del self.fields[name]
         self.fields["visited_on"].label = _("Date")
+        if "documents" in self.fields:
+            self.fields["documents"].help_text = _(
+                "Photos (JPEG, PNG, WebP) and documents (PDF, .docx, .xlsx, OFD), up to %(mb)s MB each."
+            ) % {"mb": max_bytes() // 1024 // 1024}
+
+    @property
+    def evidence(self) -> list:
+        """The checked photos and documents posted with the form (issues.attachments.CheckedFile)."""
+        return [*self.cleaned_data.get("photos", []), *self.cleaned_data.get("documents", [])]
+
+    @property
+    def posted_files(self) -> bool:
+        return bool(self.files and any(self.files.getlist(n) for n in ("photos", "documents")))
 
     @property
     def resulting_status(self) -> str:

@@ -126,3 +126,20 @@ class Visit(models.Model):
     def topic_labels(self) -> list[str]:
         labels = dict(Topic.choices)
         return [str(labels.get(t, t)) for t in self.topics or []]
+
+
+# Old and new values of every change to a visit, its lead officials and accompanying
+# departments (django-simple-history; issues.trail).
+from simple_history import register as _track  # noqa: E402
+
+from issues.trail import TrailRecords, display  # noqa: E402
+
+_track(Visit, records_class=TrailRecords, m2m_fields=["lead_officials", "accompanying_departments"])
+
+
+def topic_names(codes) -> str:
+    """A visit's topics (stored as codes) as the trail shows them."""
+    return "、".join(Visit(topics=list(codes or [])).topic_labels) or "—"
+
+
+display(Visit, topics=topic_names)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("plan/", views.visit_plan, name="plan"),
     path("<int:pk>/", views.visit_detail, name="detail"),
     path("<int:pk>/edit/", views.visit_edit, name="edit"),
+    path("<int:pk>/files/", views.visit_add_files, name="add-files"),
 ]

@@ -3,16 +3,19 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enterprises.models import Enterprise
-from issues.models import Issue
+from issues import attachments, trail
+from issues.file_views import report_refused, report_saved
+from issues.models import Attachment, Issue
 from issues.permissions import can_raise_issues
 
 from . import services
@@ -79,6 +82,7 @@ def visit_detail(request, pk):
     )
     issues = list(Issue.objects.visible_to(request.user).filter(visit=visit).items().order_by("id"))
     hidden = visit.issues.count() - len(issues)
+    may_edit = services.can_edit(request.user, visit)
     return render(
         request,
         "visits/visit_detail.html",
@@ -87,9 +91,33 @@ def visit_detail(request, pk):
             "issues": issues,
             "hidden_issue_count": hidden,
             "solved_on_site_count": sum(1 for i in issues if i.solved_on_site),
-            "may_edit": services.can_edit(request.user, visit),
+            "may_edit": may_edit,
+            "files": Attachment.objects.filter(visit=visit).select_related("uploaded_by"),
+            "upload_form": attachments.UploadForm() if may_edit else None,
+            "upload_accept": attachments.ACCEPT,
+            "upload_max_mb": attachments.max_bytes() // attachments.MB,
+            # Old and new values of each change: coordinators and administrators.
+            "trail": (trail.entries(visit) if trail.may_see(request.user) else None),
         },
     )
+
+
+@require_POST
+def visit_add_files(request, pk):
+    """Add photos or documents to a visit (its page's files section)."""
+    visit = get_object_or_404(Visit.objects.visible_to(request.user), pk=pk)
+    if not attachments.may_attach_to_visit(request.user, visit):
+        raise PermissionDenied(_("Only the official who logged this visit, or a coordinator, may add files."))
+    form = attachments.UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        files = form.cleaned_data["files"]
+        with attachments.removed_if_failed(), transaction.atomic():  # all the files or none
+            for checked in files:
+                attachments.attach(by=request.user, checked=checked, visit=visit)
+        report_saved(request, len(files))
+    else:
+        report_refused(request, form)
+    return redirect(f"{visit.get_absolute_url()}#files")
 
 
 def _key_enterprises():
@@ -153,16 +181,20 @@ def _create(request, mode: str):
         if existing:
             messages.info(request, _("This visit was already saved; here it is."))
             return redirect(existing)
-        form = VisitForm(request.POST, mode=mode)
+        form = VisitForm(request.POST, request.FILES, mode=mode)
         formset = IssueFormSet(request.POST, prefix=ISSUE_PREFIX) if with_issues else None
         if form.is_valid() and (formset is None or formset.is_valid()):
             try:
-                visit, created = services.create_visit(
-                    by=request.user,
-                    submission_token=form.cleaned_data.get("submission_token"),
-                    issues=formset.issues() if formset else (),
-                    **_visit_values(form),
-                )
+                # The visit, its issues and its photos: all or nothing.
+                with attachments.removed_if_failed(), transaction.atomic():
+                    visit, created = services.create_visit(
+                        by=request.user,
+                        submission_token=form.cleaned_data.get("submission_token"),
+                        issues=formset.issues() if formset else (),
+                        **_visit_values(form),
+                    )
+                    if created:
+                        _attach_evidence(request.user, visit, form)
             except services.IssueRowError as row_error:
                 _apply_row_error(formset, row_error.index, row_error.error)
             except ValidationError as error:
@@ -183,6 +215,11 @@ def _create(request, mode: str):
     )
 
 
+def _attach_evidence(user, visit: Visit, form) -> None:
+    for checked in form.evidence:
+        attachments.attach(by=user, checked=checked, visit=visit)
+
+
 @require_http_methods(["GET", "POST"])
 def visit_create(request):
     """Log a visit that took place, with every issue raised on it, in one save."""
@@ -200,7 +237,7 @@ def visit_edit(request, pk):
     if not services.can_edit(request.user, visit):
         raise PermissionDenied(_("Only the official who logged this visit, or a coordinator, may edit it."))
     if request.method == "POST":
-        form = VisitForm(request.POST, instance=visit, mode="edit")
+        form = VisitForm(request.POST, request.FILES, instance=visit, mode="edit")
         formset = IssueFormSet(request.POST, prefix=ISSUE_PREFIX)
         if form.is_valid() and formset.is_valid():
             issues = formset.issues()
@@ -208,13 +245,15 @@ def visit_edit(request, pk):
                 form.add_error("status", _("Issues can be recorded only on a completed visit."))
             else:
                 try:
-                    services.update_visit(
-                        visit_id=visit.pk,
-                        by=request.user,
-                        expected_version=form.cleaned_data.get("version"),
-                        issues=issues,
-                        **_visit_values(form),
-                    )
+                    with attachments.removed_if_failed(), transaction.atomic():
+                        services.update_visit(
+                            visit_id=visit.pk,
+                            by=request.user,
+                            expected_version=form.cleaned_data.get("version"),
+                            issues=issues,
+                            **_visit_values(form),
+                        )
+                        _attach_evidence(request.user, visit, form)
                 except services.StaleVisitError as error:
                     messages.error(request, error.messages[0])
                     return HttpResponseRedirect(request.path)

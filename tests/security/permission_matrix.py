@@ -105,6 +105,12 @@ GET = {
     "issues:export": row(OK),
     "issues:detail": row(OK, other={"official": DENY, "department": DENY}),
     "issues:action": row(METHOD),
+    # Evidence files (issue 13). Adding is POST only. Opening: the matrix world holds no file,
+    # so every id is a 404; tests/test_evidence_files.py opens real files from both sides.
+    "issues:add-files": row(METHOD),
+    "issues:file": row(DENY),
+    "issues:file-thumbnail": row(DENY),
+    "visits:add-files": row(METHOD),
     "dashboard:index": row(OK, **DASHBOARD_ROLES),
     "dashboard:weekly": row(OK, **DASHBOARD_ROLES),
     "dashboard:facts": row(OK, **DASHBOARD_ROLES),
@@ -168,6 +174,10 @@ POST = {
     "visits:edit": row(ATTEMPT, **EDITORS, other={"official": DENY}),
     "enterprise:issue": row(DENY),
     "enterprise:raise": row(DENY),
+    # Files on an issue: those who work on it (its departments, coordinators, the official who
+    # raised it); files on a visit: those who may edit it.
+    "issues:add-files": row(ATTEMPT, leader=DENY, other={"official": DENY, "department": DENY}),
+    "visits:add-files": row(ATTEMPT, **EDITORS, other={"official": DENY}),
 }
 
 # POSTs that change no city data (password_change: only the user's own password); left out of
