@@ -171,6 +171,7 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
         if mode == "plan":
             for name in ("policies_explained", "summary", "photos", "documents"):
                 del self.fields[name]
+        self._mark_summary_required(mode)
         self.fields["visited_on"].label = _("Date")
         if "documents" in self.fields:
             self.fields["documents"].help_text = _(
@@ -185,6 +186,20 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
     @property
     def posted_files(self) -> bool:
         return bool(self.files and any(self.files.getlist(n) for n in ("photos", "documents")))
+
+    def _mark_summary_required(self, mode: str) -> None:
+        """A logged visit needs its summary (走访情况): marked like every other required field.
+        On the edit page it is needed only if the visit ends up completed, which the status
+        chosen in the same form decides: it stays optional there and says when it is needed
+        (clean() checks it)."""
+        summary = self.fields.get("summary")
+        if summary is None:
+            return
+        if mode == "log":
+            summary.required = True
+            summary.error_messages["required"] = _("Write a short summary of the visit.")
+        else:
+            summary.help_text = _("Required for a completed visit.")
 
     @property
     def resulting_status(self) -> str:
@@ -204,6 +219,7 @@ class VisitForm(BootstrapFormMixin, forms.ModelForm):
         if (
             status == VisitStatus.COMPLETED
             and "summary" in self.fields
+            and not self.has_error("summary")  # "required" said it already
             and not (cleaned.get("summary") or "").strip()
         ):
             self.add_error("summary", _("Write a short summary of the visit."))

@@ -1,10 +1,25 @@
 """Visit pages: list, page, log a visit with its issues, plan a visit, edit a visit."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +39,7 @@ from .forms import IssueFormSet, VisitForm, enterprise_label, is_id
 from .models import Official, Visit, VisitStatus
 
 PAGE_SIZE = 25
+DRAFT_SAVED_KEY = "visits:draft_saved"
 ISSUE_PREFIX = "issues"
 DATALIST_SIZE = 200
 
@@ -32,6 +48,15 @@ def _require_logger(user) -> None:
     """Officials, coordinators and administrators log visits; everyone else gets 403."""
     if not can_raise_issues(user):
         raise PermissionDenied(_("You may not record visits."))
+
+
+def _saved(request, visit: Visit):
+    """After a save, to the visit's page, which tells the browser that the form at this
+    address is saved, so it drops the draft it kept while typing (static/app/session.js).
+    The server says so, not the browser: a post that never arrived (idle logout, no network)
+    keeps its draft for the next visit to the form."""
+    request.session[DRAFT_SAVED_KEY] = request.path
+    return redirect(visit)
 
 
 def _visible_issue_count(user):
@@ -49,10 +74,16 @@ def visit_list(request):
     )
     filterset = VisitFilter(request.GET, queryset=base, request=request)
     queryset = filterset.qs if filterset.is_valid() else base.none()
+    today = timezone.localdate()
+    queryset, counts = _recent_first(queryset, today)
     queryset = queryset.annotate(issue_count=_visible_issue_count(request.user))
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(queryset, PAGE_SIZE)
+    paginator.count = counts["total"]  # counted with the planned ones in one query
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    planned_query = query.copy()
+    planned_query["visited_after"] = (today + timedelta(days=1)).isoformat()
     enterprise = None
     if filterset.is_valid() and filterset.form.cleaned_data.get("enterprise"):
         enterprise = Enterprise.objects.filter(pk=filterset.form.cleaned_data["enterprise"]).first()
@@ -65,8 +96,30 @@ def visit_list(request):
             "query": query.urlencode(),
             "enterprise": enterprise,
             "may_log_visits": can_raise_issues(request.user),
+            "today": today,
+            "upcoming_count": counts["upcoming"],
+            # Planned visits come after every recent one: a link to them alone when this
+            # page does not reach them.
+            "upcoming_elsewhere": counts["upcoming"]
+            and not any(visit.is_upcoming for visit in page.object_list),
+            "upcoming_url": f"?{planned_query.urlencode()}",
         },
     )
+
+
+def _recent_first(queryset, today):
+    """Today's and past visits first (latest first), then the planned ones still to come
+    (soonest first): an official looks for the visit just made, not next month's plans.
+    Returns the ordered queryset and its counts (total, upcoming) from one query."""
+    upcoming = Q(visited_on__gt=today)
+    counts = queryset.order_by().aggregate(total=Count("pk"), upcoming=Count("pk", filter=upcoming))
+    past_day = Case(When(upcoming, then=None), default=F("visited_on"))
+    past_id = Case(When(upcoming, then=None), default=F("id"))
+    is_upcoming = Case(When(upcoming, then=Value(True)), default=Value(False), output_field=BooleanField())
+    ordered = queryset.annotate(is_upcoming=is_upcoming).order_by(
+        "is_upcoming", past_day.desc(nulls_last=True), past_id.desc(nulls_last=True), "visited_on", "id"
+    )
+    return ordered, counts
 
 
 @require_GET
@@ -90,6 +143,8 @@ def visit_detail(request, pk):
             "visit": visit,
             "issues": issues,
             "hidden_issue_count": hidden,
+            # Set by _saved() when this page follows a save: the browser drops its draft.
+            "draft_saved": request.session.pop(DRAFT_SAVED_KEY, None),
             "solved_on_site_count": sum(1 for i in issues if i.solved_on_site),
             "may_edit": may_edit,
             "files": Attachment.objects.filter(visit=visit).select_related("uploaded_by"),
@@ -180,7 +235,7 @@ def _create(request, mode: str):
         existing = _already_saved(request)
         if existing:
             messages.info(request, _("This visit was already saved; here it is."))
-            return redirect(existing)
+            return _saved(request, existing)
         form = VisitForm(request.POST, request.FILES, mode=mode)
         formset = IssueFormSet(request.POST, prefix=ISSUE_PREFIX) if with_issues else None
         if form.is_valid() and (formset is None or formset.is_valid()):
@@ -204,14 +259,20 @@ def _create(request, mode: str):
                     messages.success(request, _("The visit was saved."))
                 else:
                     messages.info(request, _("This visit was already saved; here it is."))
-                return redirect(visit)
+                return _saved(request, visit)
     else:
         form = VisitForm(initial=_initial(request, mode), mode=mode)
         formset = IssueFormSet(prefix=ISSUE_PREFIX) if with_issues else None
     return render(
         request,
         "visits/visit_form.html",
-        {"form": form, "formset": formset, "mode": mode, "key_enterprises": _key_enterprises()},
+        {
+            "form": form,
+            "formset": formset,
+            "mode": mode,
+            "key_enterprises": _key_enterprises(),
+            "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
+        },
     )
 
 
@@ -263,7 +324,7 @@ def visit_edit(request, pk):
                     form.add_error(None, error)
                 else:
                     messages.success(request, _("The visit was updated."))
-                    return redirect("visits:detail", pk=visit.pk)
+                    return _saved(request, visit)
     else:
         form = VisitForm(instance=visit, mode="edit")
         formset = IssueFormSet(prefix=ISSUE_PREFIX)
@@ -276,5 +337,6 @@ def visit_edit(request, pk):
             "mode": "edit",
             "visit": visit,
             "key_enterprises": _key_enterprises(),
+            "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
         },
     )
