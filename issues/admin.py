@@ -1139,7 +1139,7 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("file"))
     def open_link(self, obj):
-        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open"))
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open the file"))
 
 
 @admin.register(AccessLog)

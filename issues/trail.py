@@ -55,6 +55,9 @@ def _stamp_request(sender, history_instance, **kwargs) -> None:
 
 pre_create_historical_record.connect(_stamp_request, dispatch_uid="issues.trail.stamp_request")
 
+# Every tracked model and its recorder (`manage.py trail_baseline` records their rows once).
+TRACKED: dict[type, TrailRecords] = {}
+
 # How a model's field is shown when its stored value is a code (e.g. a visit's topics).
 DISPLAY: dict[type, dict[str, Callable]] = {}
 
@@ -77,6 +80,11 @@ class TrailRecords(HistoricalRecords):
         kwargs.setdefault("bases", (TrailRecordBase,))
         super().__init__(*args, **kwargs)
         self.only = frozenset(only)
+
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        if sender is self.cls:
+            TRACKED[sender] = self
 
     def fields_included(self, model):
         fields = super().fields_included(model)
@@ -105,6 +113,8 @@ class TrailRecords(HistoricalRecords):
         super().create_historical_record(instance, history_type, using=using)
 
     def m2m_changed(self, instance, action, attr, pk_set, reverse, model=None, **kwargs):
+        if action in ("post_add", "post_remove") and not pk_set:
+            return None  # `add()` of members already there: Django still signals, nothing changed
         if not reverse:
             return super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)
         accessor = getattr(self.cls, attr).field.remote_field.get_accessor_name()
@@ -277,6 +287,23 @@ def entries(obj, *, limit: int = 30, formatters: dict[str, Callable] | None = No
                 )
         result.append(Entry(at=newest.history_date, user=first.history_user, kind=kind, changes=changes))
     return result
+
+
+def record_baseline(model, batch_size: int = 500) -> int:
+    """Record every row of `model` that has no history yet, as it is now (with its
+    many-to-many members), so the first change after an upgrade shows old values too.
+    Returns how many were recorded."""
+    records = TRACKED[model]
+    history = model.history.model
+    pk = model._meta.pk.attname
+    recorded = history.objects.values(pk)
+    done = 0
+    for instance in (
+        model._default_manager.exclude(pk__in=recorded).order_by(pk).iterator(chunk_size=batch_size)
+    ):
+        records.create_historical_record(instance, "~")
+        done += 1
+    return done
 
 
 def may_see(user) -> bool:

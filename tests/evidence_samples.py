@@ -40,6 +40,21 @@ def jpeg_with_gps(size=(64, 48), orientation: int = 6, comment: bytes = b"") -> 
     return data
 
 
+def phone_photo(size=(4000, 3000)) -> bytes:
+    """A 12-megapixel photo with noise (about 3 MB, like a phone's) and GPS metadata."""
+    from PIL import Image
+
+    noise = Image.effect_noise(size, 12)
+    gradient = Image.linear_gradient("L").resize(size)
+    image = Image.merge("RGB", (noise, noise.rotate(180), gradient))
+    exif = Image.Exif()
+    exif[EXIF_MODEL] = PHONE_MODEL
+    exif[GPS_IFD] = {1: "N", 2: (39.0, 7.0, 30.5), 3: "E", 4: (117.0, 12.0, 3.25)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=85)
+    return out.getvalue()
+
+
 def png(size=(40, 30), text: dict | None = None) -> bytes:
     from PIL import Image
     from PIL.PngImagePlugin import PngInfo

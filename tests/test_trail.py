@@ -300,3 +300,28 @@ def test_trail_is_only_for_coordinators(coordinator, admin_user, staff_a, leader
 
 def test_contact_model_is_tracked():
     assert hasattr(Contact, "history") and hasattr(Visit, "history") and hasattr(Issue, "history")
+
+
+def test_baseline_after_an_upgrade_shows_old_values_of_the_first_change(dept_a, staff_a):
+    """Rows older than the trail: `manage.py trail_baseline` records them once (members too)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    enterprise = EnterpriseFactory(name="升级前的名称")
+    for obj in (enterprise, dept_a):
+        obj.history.all().delete()  # as if written before the trail existed
+    out = StringIO()
+    call_command("trail_baseline", stdout=out)
+    assert "enterprises.Enterprise: 1 recorded" in out.getvalue()
+    assert "issues.Department: 1 recorded" in out.getvalue()
+    call_command("trail_baseline", stdout=StringIO())  # a second run records nothing
+    assert enterprise.history.count() == 1 and dept_a.history.count() == 1
+    enterprise.name = "升级后的名称"
+    enterprise.save()
+    assert changes_of(trail.entries(enterprise)[0])["name"] == ("升级前的名称", "升级后的名称")
+    newcomer = UserFactory(username="after_upgrade", first_name="后来者")
+    dept_a.members.add(newcomer)
+    old, new = changes_of(trail.entries(dept_a)[0])["members"]
+    assert "staff_a" in old or "用户" in old  # the members before were recorded
+    assert "后来者" in new and "后来者" not in old
