@@ -335,3 +335,17 @@ def test_enterprise_list_uses_full_width_colons(as_user, coordinator):
     words = text(as_user(coordinator).get(reverse("enterprises:list"), **ZH))
     assert "最近走访：" in words and "未办结问题：" in words
     assert "最近走访:" not in words
+
+
+def test_enterprise_page_counts_are_badges_not_ascii_brackets(as_user, coordinator):
+    enterprise = EnterpriseFactory()
+    VisitFactory(enterprise=enterprise)
+    page = as_user(coordinator).get(reverse("enterprises:detail", args=[enterprise.pk]), **ZH)
+    body = page.content.decode()
+    for heading in ("未办结问题", "走访", "已关闭问题"):
+        assert re.search(rf'{heading} <span class="badge text-bg-secondary[^"]*">\d+</span>', body), heading
+    assert not re.search(r"[\u4e00-\u9fff] \(\d+\)", text_of(body))
+
+
+def text_of(body: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
