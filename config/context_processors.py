@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from issues.roles import Role, roles_of
 
 
@@ -9,4 +11,6 @@ def roles(request):
         "is_coordinator": bool(held & {Role.COORDINATOR, Role.ADMINISTRATOR}),
         "is_leader": Role.LEADER in held,
         "sees_dashboard": bool(held & {Role.COORDINATOR, Role.LEADER, Role.ADMINISTRATOR}),
+        # base.html warns before the idle logout on every page.
+        "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
     }

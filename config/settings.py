@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # The app's own 404/500 pages, in the user's language, with DEBUG on too.
+    "config.views.ErrorPagesInDebugMiddleware",
     # axes last, as its docs ask.
     "axes.middleware.AxesMiddleware",
 ]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.forms import DateInput, bootstrap_widgets
 
-from . import workflow
+from . import attachments, workflow
 from .models import (
     UNCONFIRMED_OUTCOMES,
     Category,
@@ -65,6 +65,10 @@ class ActionForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("version", issue.version)
         self.setup()
+        if self.action in attachments.STEP_ACTIONS:
+            # Photos or documents with the step; attachments.with_step checks and stores the
+            # posted files, so this field only draws the input and carries their errors.
+            self.fields["files"] = attachments.EvidenceFilesField(label=_("Photos or documents (optional)"))
         bootstrap_widgets(self.fields)
 
     def setup(self) -> None:

@@ -237,9 +237,6 @@ def test_list_queries_stay_flat(as_user, official, django_assert_max_num_queries
 @pytest.fixture
 def debug_mode(request, settings):
     settings.DEBUG = request.param
-    if request.param and DEBUG_ERRORS not in settings.MIDDLEWARE:
-        # Until settings.MIDDLEWARE lists it (see the module's docstring in config/views.py).
-        settings.MIDDLEWARE = [*settings.MIDDLEWARE, DEBUG_ERRORS]
     return request.param
 
 
@@ -284,7 +281,6 @@ def test_error_pages_speak_english_to_english_users(official, settings):
 
 def test_debug_500_is_still_logged_and_raised_in_tests(official, settings, caplog):
     settings.DEBUG = True
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, DEBUG_ERRORS]
     settings.ROOT_URLCONF = "tests.security.error_urls"
     client = Client()  # raises what a view raised, as Django's test client does
     client.force_login(official)
@@ -306,8 +302,7 @@ def test_a_csrf_refusal_is_a_chinese_page_in_every_mode(official, settings):
 
 def test_the_debug_middleware_is_switched_on():
     """The demo (`make run`, DEBUG on) shows these pages only when settings list the middleware."""
-    if DEBUG_ERRORS not in project_settings.MIDDLEWARE:
-        pytest.xfail(f"add {DEBUG_ERRORS!r} to MIDDLEWARE (config/settings.py), after MessageMiddleware")
+    assert DEBUG_ERRORS in project_settings.MIDDLEWARE
 
 
 # -- the enterprise page: separators and units -----------------------------------------------------

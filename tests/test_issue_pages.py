@@ -947,7 +947,7 @@ def make_issues(n, official, coordinator, dept, owner):
 # 8 to 12 for one page inside one ordering part; a page across parts reads each part's ids
 # (at most 5 parts), so the bound is fixed whatever the data size.
 LIST_QUERIES = 16
-DETAIL_QUERIES = 21  # 20, +1 for the files section (issue 13)
+DETAIL_QUERIES = 22  # 20, +1 for the files section, +1 for the change history (issue 13)
 
 
 @pytest.mark.parametrize("n", [10, 120])

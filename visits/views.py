@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -271,7 +270,6 @@ def _create(request, mode: str):
             "formset": formset,
             "mode": mode,
             "key_enterprises": _key_enterprises(),
-            "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
         },
     )
 
@@ -337,6 +335,5 @@ def visit_edit(request, pk):
             "mode": "edit",
             "visit": visit,
             "key_enterprises": _key_enterprises(),
-            "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
         },
     )
