@@ -24,10 +24,10 @@ $(STAMP): pyproject.toml
 
 # The whole suite: unit, view, import, browser (skipped with a message if no Chromium).
 test: install compilemessages
-	$(PY) -m pytest
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest
 
 test-fast: install compilemessages
-	$(PY) -m pytest -m "not browser" -x -q
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest -m "not browser" -x -q
 
 lint: install
 	$(VENV)/bin/ruff check .

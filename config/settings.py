@@ -5,7 +5,6 @@ real SECRET_KEY. With no DATABASE_URL the app runs on a local SQLite file.
 """
 
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,8 +32,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# pytest sets this itself, so a bare `pytest` gets fast hashing and the dev secret.
-TESTING = env_bool("TESTING", "pytest" in sys.modules)
+# Set by config/test_settings.py (the test suite's settings module), never guessed.
+TESTING = env_bool("TESTING", False)
 
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
@@ -118,6 +117,13 @@ FEEDBACK_LINK_ON_RESOLVE = env_bool("FEEDBACK_LINK_ON_RESOLVE", False)
 COORDINATOR_CHAT_WEBHOOK = env("COORDINATOR_CHAT_WEBHOOK", "")
 # Public pages (feedback links): at most this many requests per client IP per 10 minutes.
 PUBLIC_RATE_LIMIT = int(env("PUBLIC_RATE_LIMIT", "30"))
+# The cache holds those counts: per process by default (so per gunicorn worker);
+# CACHE_BACKEND=database shares them across workers and servers (`createcachetable` once).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "app_cache"}
+    if env("CACHE_BACKEND", "local") == "database"
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
