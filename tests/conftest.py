@@ -1,8 +1,11 @@
-"""Shared fixtures: a named cast of users, one per role, and two departments (A and B)."""
+"""Shared fixtures: a named cast of users, one per role, two departments (A and B), and the
+issues most tests start from (`new_issue`, `issue_a`)."""
 
 import pytest
+from django.utils import timezone
 
 from .factories import DepartmentFactory, UserFactory
+from .helpers import assign, raise_issue
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +82,20 @@ def as_user(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def new_issue(db, official):
+    """Raised on a visit by `official`, not yet triaged."""
+    return raise_issue(official)
+
+
+@pytest.fixture
+def issue_a(new_issue, coordinator, dept_a, staff_a):
+    """Assigned to department A, owner staff_a, due in 30 days."""
+    return assign(new_issue, coordinator, dept_a, staff_a)

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from issues import workflow
 from issues.models import (
@@ -50,16 +49,6 @@ MAX_QUERIES = {
 def _english(settings):
     # Assert on the English source strings, whatever catalogues are compiled.
     settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def new_issue(db, official):
-    return IssueFactory(raised_by=official, visit__created_by=official)
 
 
 def changelist_url():

@@ -42,20 +42,6 @@ def stored_files(root) -> list:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-@pytest.fixture
-def issue_a(official, coordinator, dept_a, staff_a):
-    issue = IssueFactory(raised_by=official, visit=VisitFactory(created_by=official))
-    workflow.assign(
-        issue_id=issue.pk,
-        by=coordinator,
-        department=dept_a,
-        owner=staff_a,
-        deadline=timezone.localdate() + timedelta(days=20),
-    )
-    issue.refresh_from_db()
-    return issue
-
-
 def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 

@@ -37,50 +37,25 @@ from issues.models import (
 )
 
 from .factories import EnterpriseFactory, IssueFactory, SurveyResponseFactory, UserFactory, category
+from .helpers import assign, kinds, login, raise_issue
 
 TODAY = timezone.localdate
 
 
-def login(client, user):
-    client.force_login(user)
-    # Assertions on our own messages use the English source strings; Chinese is the
-    # default (tested below) and translated in a separate pass.
-    client.cookies["django_language"] = "en"
-    return client
-
-
-def new_issue(official, **kwargs):
-    return IssueFactory(raised_by=official, visit__created_by=official, **kwargs)
-
-
-def assign(issue, coordinator, dept, owner=None, days=30):
-    return workflow.assign(
-        issue_id=issue.pk,
-        by=coordinator,
-        department=dept,
-        owner=owner,
-        deadline=TODAY() + timedelta(days=days),
-    )
-
-
 @pytest.fixture
 def issue_a(official, coordinator, dept_a, staff_a):
-    return assign(new_issue(official, title="能评审批迟迟未办"), coordinator, dept_a, staff_a)
+    return assign(raise_issue(official, title="能评审批迟迟未办"), coordinator, dept_a, staff_a)
 
 
 @pytest.fixture
 def issue_b(official, coordinator, dept_b, staff_b):
-    return assign(new_issue(official, title="电子税务局功能不足"), coordinator, dept_b, staff_b)
+    return assign(raise_issue(official, title="电子税务局功能不足"), coordinator, dept_b, staff_b)
 
 
 def post(client, issue, action, **data):
     issue.refresh_from_db()
     data.setdefault("version", issue.version)
     return client.post(reverse("issues:action", args=[issue.pk, action]), data)
-
-
-def kinds(issue):
-    return list(IssueEvent.objects.filter(issue=issue).values_list("kind", flat=True))
 
 
 def texts(response):
@@ -128,7 +103,7 @@ def test_department_staff_sees_only_its_actions(client, issue_a, staff_a):
 
 
 def test_coordinator_sees_triage_actions_on_a_new_issue(client, official, coordinator):
-    issue = new_issue(official)
+    issue = raise_issue(official)
     body = login(client, coordinator).get(issue.get_absolute_url()).content.decode()
     for action in ("assign", "close", "edit", "merge", "add_co_department"):
         assert f'id="action-{action}"' in body, action
@@ -190,7 +165,7 @@ def ok(response):
 
 
 def test_assign(client, official, coordinator, dept_a, staff_a):
-    issue = new_issue(official)
+    issue = raise_issue(official)
     deadline = TODAY() + timedelta(days=20)
     ok(
         post(
@@ -223,7 +198,6 @@ def test_progress_start_and_resolve(client, issue_a, staff_a):
     assert issue_a.status == Status.RESOLVED
     assert issue_a.resolution == "能评审批已办结"
     assert kinds(issue_a)[-3:] == [EventKind.STARTED, EventKind.PROGRESS, EventKind.RESOLVED]
-    assert "Done: Report resolved." in texts(response) or True  # message shown on the next page
     page = client.get(issue_a.get_absolute_url()).content.decode()
     assert "完成现场勘查" in page and "能评审批已办结" in page
 
@@ -302,7 +276,7 @@ def test_an_unsatisfied_answer_sends_the_issue_back_in_one_step(client, resolved
 
 
 def test_close_as_duplicate(client, official, coordinator):
-    issue = new_issue(official)
+    issue = raise_issue(official)
     ok(post(login(client, coordinator), issue, "close", outcome=Outcome.DUPLICATE, reason="与#1重复"))
     issue.refresh_from_db()
     assert (issue.status, issue.outcome, issue.close_reason) == (Status.CLOSED, Outcome.DUPLICATE, "与#1重复")
@@ -448,7 +422,7 @@ def test_co_department_added_and_reports_in(client, issue_a, coordinator, staff_
 
 
 def test_merge_into_common_issue(client, official, coordinator):
-    issue = new_issue(official)
+    issue = raise_issue(official)
     common = workflow.create_common_issue(by=coordinator, title="多家企业反映用电增容难", category=category())
     ok(post(login(client, coordinator), issue, "merge", common_issue=common.pk))
     issue.refresh_from_db()
@@ -458,7 +432,7 @@ def test_merge_into_common_issue(client, official, coordinator):
 
 
 def test_edit_details_and_stale_edit_is_refused(client, official, coordinator):
-    issue = new_issue(official, title="原标题")
+    issue = raise_issue(official, title="原标题")
     login(client, coordinator)
     seen = issue.version
     data = {
@@ -482,7 +456,7 @@ def test_edit_details_and_stale_edit_is_refused(client, official, coordinator):
 def test_two_coordinators_assigning_at_once_second_gets_conflict(
     client, official, coordinator, dept_a, dept_b
 ):
-    issue = new_issue(official)
+    issue = raise_issue(official)
     seen = issue.version
     login(client, coordinator)
     deadline = (TODAY() + timedelta(days=9)).isoformat()
@@ -513,7 +487,7 @@ def test_empty_progress_re_renders_with_field_error(client, issue_a, staff_a):
 
 
 def test_illegal_transition_shows_the_reason(client, official, coordinator):
-    issue = new_issue(official)
+    issue = raise_issue(official)
     closed = workflow.close(
         issue_id=issue.pk, by=coordinator, outcome=Outcome.NOT_ACTIONABLE, reason="无法办理"
     )
@@ -524,7 +498,7 @@ def test_illegal_transition_shows_the_reason(client, official, coordinator):
 
 
 def test_output_is_escaped(client, official, coordinator):
-    issue = new_issue(official, title='<script>alert(1)</script>"><img src=x onerror=alert(2)>')
+    issue = raise_issue(official, title='<script>alert(1)</script>"><img src=x onerror=alert(2)>')
     body = login(client, coordinator).get(issue.get_absolute_url()).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
@@ -550,9 +524,9 @@ def variety(official, coordinator, dept_a, dept_b, staff_a):
     today = TODAY()
     hexi = District.objects.get_or_create(name="河西区")[0]
     shop = EnterpriseFactory(name="河西商贸有限公司", district=hexi, sector=Sector.WHOLESALE_RETAIL)
-    plain = new_issue(official, title="普通新问题")
-    tax = new_issue(official, title="税费问题", category=category("tax"), priority=Priority.URGENT)
-    retail = new_issue(official, title="商贸问题", enterprise=shop, visit__enterprise=shop)
+    plain = raise_issue(official, title="普通新问题")
+    tax = raise_issue(official, title="税费问题", category=category("tax"), priority=Priority.URGENT)
+    retail = raise_issue(official, title="商贸问题", enterprise=shop, visit__enterprise=shop)
     survey = IssueFactory(
         source=Source.SURVEY,
         visit=None,
@@ -563,11 +537,11 @@ def variety(official, coordinator, dept_a, dept_b, staff_a):
         raised_on=today - timedelta(days=40),
     )
     common = workflow.create_common_issue(by=coordinator, title="共性用地问题", category=category())
-    red = assign(new_issue(official, title="已逾期问题"), coordinator, dept_a, staff_a)
+    red = assign(raise_issue(official, title="已逾期问题"), coordinator, dept_a, staff_a)
     Issue.objects.filter(pk=red.pk).update(deadline=today - timedelta(days=3))
-    blue = assign(new_issue(official, title="即将到期问题"), coordinator, dept_b, days=2)
+    blue = assign(raise_issue(official, title="即将到期问题"), coordinator, dept_b, days=2)
     Issue.objects.filter(pk=blue.pk).update(due_soon_from=today - timedelta(days=1), stalled_from=None)
-    yellow = assign(new_issue(official, title="进度滞后问题"), coordinator, dept_a, days=60)
+    yellow = assign(raise_issue(official, title="进度滞后问题"), coordinator, dept_a, days=60)
     Issue.objects.filter(pk=yellow.pk).update(stalled_from=today - timedelta(days=1), due_soon_from=None)
     return {
         "plain": plain,
@@ -638,7 +612,7 @@ def _spread(official, dept, n=70):
     from django.db.models import F
 
     today = TODAY()
-    made = [new_issue(official) for _ in range(n)]
+    made = [raise_issue(official) for _ in range(n)]
     for i, issue in enumerate(made):
         kind = i % 7
         fields = {"raised_on": today - timedelta(days=i % 5)}
@@ -799,8 +773,8 @@ def test_hostile_parameters_never_500(client, coordinator, variety, params):
 
 
 def test_percent_matches_literally(client, coordinator, official):
-    hit = new_issue(official, title="税率从13%降到9%")
-    new_issue(official, title="无关问题")
+    hit = raise_issue(official, title="税率从13%降到9%")
+    raise_issue(official, title="无关问题")
     assert list_ids(login(client, coordinator), q="13%") == [hit.pk]
 
 
@@ -890,8 +864,8 @@ def test_csv_export_is_exactly_the_filtered_visible_list(client, staff_a, variet
 
 
 def test_xlsx_export_matches_and_has_no_formulas(client, coordinator, official):
-    evil = new_issue(official, title='=HYPERLINK("http://evil.example","点我")')
-    new_issue(official, title="+1", description="@SUM(A1)")
+    evil = raise_issue(official, title='=HYPERLINK("http://evil.example","点我")')
+    raise_issue(official, title="+1", description="@SUM(A1)")
     login(client, coordinator)
     response = client.get(reverse("issues:export"), {"format": "xlsx", "q": "HYPERLINK"})
     assert response.status_code == 200
@@ -944,8 +918,6 @@ def make_issues(n, official, coordinator, dept, owner):
     return made
 
 
-# 8 to 12 for one page inside one ordering part; a page across parts reads each part's ids
-# (at most 5 parts), so the bound is fixed whatever the data size.
 LIST_QUERIES = 16
 DETAIL_QUERIES = 22  # 20, +1 for the files section, +1 for the change history (issue 13)
 
@@ -974,14 +946,14 @@ def test_detail_queries_are_bounded(
     request, client, django_assert_max_num_queries, official, coordinator, dept_a, dept_b, staff_a, n, role
 ):
     """One issue with n events, milestones and a co-department; a common issue with n links."""
-    issue = assign(new_issue(official), coordinator, dept_a, staff_a)
+    issue = assign(raise_issue(official), coordinator, dept_a, staff_a)
     workflow.add_co_department(issue_id=issue.pk, by=coordinator, department=dept_b, report_by=TODAY())
     for i in range(n):
         workflow.post_progress(issue_id=issue.pk, by=staff_a, note=f"进展{i}")
         if i % 10 == 0:
             workflow.add_milestone(issue_id=issue.pk, by=staff_a, title=f"节点{i}", due_on=TODAY())
     common = workflow.create_common_issue(by=coordinator, title="共性", category=category())
-    linked = [new_issue(official) for _ in range(min(n, 30))]
+    linked = [raise_issue(official) for _ in range(min(n, 30))]
     workflow.merge_into_common(issue_ids=[i.pk for i in linked], common_issue_id=common.pk, by=coordinator)
     login(client, request.getfixturevalue(role))
     targets = (issue, common) if role != "staff_a" else (issue,)  # dept A does not see the common one
@@ -990,6 +962,28 @@ def test_detail_queries_are_bounded(
             response = client.get(target.get_absolute_url())
         assert response.status_code == 200
         print(f"QUERIES detail {role} n={n} #{target.pk}: {len(queries)}")
+
+
+ACTION_QUERIES = 12  # issue 15: a workflow step posted from the issue page
+
+
+@pytest.mark.parametrize("n", [1, 60])
+def test_posting_a_step_costs_a_fixed_few_statements(
+    client, issue_a, staff_a, django_assert_max_num_queries, n
+):
+    """The issue is read once to authorise, the workflow locks it and checks version and
+    permission itself; the timeline is never loaded to answer a POST."""
+    for i in range(n):
+        workflow.post_progress(issue_id=issue_a.pk, by=staff_a, note=f"进展{i}")
+    login(client, staff_a)
+    assert client.get(issue_a.get_absolute_url()).status_code == 200  # the page the form is on
+    issue_a.refresh_from_db()
+    url = reverse("issues:action", args=[issue_a.pk, "progress"])
+    with django_assert_max_num_queries(ACTION_QUERIES) as queries:
+        response = client.post(url, {"note": "完成现场勘查", "version": issue_a.version})
+    assert response.status_code == 302
+    print(f"QUERIES progress post n={n}: {len(queries)}")
+    assert kinds(issue_a)[-1] == EventKind.PROGRESS
 
 
 def test_huge_issue_id_is_404_not_500(client, coordinator):
@@ -1009,7 +1003,7 @@ def test_huge_issue_id_is_404_not_500(client, coordinator):
     ],
 )
 def test_list_and_export_per_role(request, client, official, issue_a, issue_b, role, expected):
-    fresh = new_issue(official, title="新登记问题")
+    fresh = raise_issue(official, title="新登记问题")
     names = {"a": issue_a.pk, "b": issue_b.pk, "new": fresh.pk}
     login(client, request.getfixturevalue(role))
     assert set(list_ids(client)) == {names[k] for k in expected}
@@ -1058,7 +1052,7 @@ def test_objection_and_extension_not_offered_once_used(client, issue_a, staff_a)
 def test_common_issue_of_another_department_shows_its_number_not_its_title(
     client, official, coordinator, dept_a, dept_b, staff_a, staff_b
 ):
-    issue = assign(new_issue(official), coordinator, dept_a, staff_a)
+    issue = assign(raise_issue(official), coordinator, dept_a, staff_a)
     common = workflow.create_common_issue(by=coordinator, title="机密共性问题标题", category=category())
     workflow.merge_into_common(issue_ids=[issue.pk], common_issue_id=common.pk, by=coordinator)
     assign(common, coordinator, dept_b, staff_b)
@@ -1073,7 +1067,7 @@ def test_common_issue_of_another_department_shows_its_number_not_its_title(
 def test_export_is_capped_with_a_note(client, settings, official, coordinator, fmt):
     settings.EXPORT_MAX_ROWS = 3
     for _ in range(5):
-        new_issue(official)
+        raise_issue(official)
     login(client, coordinator)
     response = client.get(reverse("issues:export"), {"format": fmt})
     if fmt == "csv":
@@ -1087,7 +1081,7 @@ def test_export_is_capped_with_a_note(client, settings, official, coordinator, f
 def test_export_stops_at_its_time_budget_with_a_note(client, settings, official, coordinator):
     settings.EXPORT_MAX_SECONDS = 0  # a very busy server: only the first row fits
     for _ in range(4):
-        new_issue(official)
+        raise_issue(official)
     login(client, coordinator)
     response = client.get(reverse("issues:export"), {"format": "csv"})
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

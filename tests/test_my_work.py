@@ -10,30 +10,14 @@ from issues import workflow
 from issues.models import CoDepartment, ExtensionRequest, Issue, Objection
 from visits.models import VisitStatus
 
-from .factories import IssueFactory, OfficialFactory, UserFactory, VisitFactory
+from .factories import OfficialFactory, UserFactory, VisitFactory
+from .helpers import assign, login, raise_issue
 
 TODAY = timezone.localdate
 
 
-def login(client, user):
-    client.force_login(user)
-    client.cookies["django_language"] = "en"
-    return client
-
-
-def new_issue(official, **kwargs):
-    return IssueFactory(raised_by=official, visit__created_by=official, **kwargs)
-
-
 def assigned(official, coordinator, dept, owner=None, days=30, **kwargs):
-    issue = new_issue(official, **kwargs)
-    return workflow.assign(
-        issue_id=issue.pk,
-        by=coordinator,
-        department=dept,
-        owner=owner,
-        deadline=TODAY() + timedelta(days=days),
-    )
+    return assign(raise_issue(official, **kwargs), coordinator, dept, owner, days)
 
 
 def set_colour(issue, colour):
@@ -64,7 +48,7 @@ def board(official, coordinator, dept_a, dept_b, staff_a, staff_b):
         "blue": set_colour(assigned(official, coordinator, dept_a, title="临期问题"), "blue"),
         "red": set_colour(assigned(official, coordinator, dept_a, title="逾期问题"), "red"),
         "b_red": set_colour(assigned(official, coordinator, dept_b, staff_b, title="乙单位逾期"), "red"),
-        "new": new_issue(official, title="待分派问题"),
+        "new": raise_issue(official, title="待分派问题"),
     }
     return issues
 
@@ -196,7 +180,7 @@ def test_my_work_queries_are_bounded(
                 issue_id=issue.pk, by=coordinator, department=dept_b, report_by=TODAY()
             )
         if i % 7 == 0:
-            new_issue(official)
+            raise_issue(official)
     for i in range(min(n, 25)):
         VisitFactory(
             created_by=official,

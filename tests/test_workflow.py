@@ -5,26 +5,12 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from issues import workflow
 from issues.models import EventKind, Issue, IssueEvent, Outcome, Satisfaction, Status
 
-from .factories import IssueFactory, category
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def new_issue(db, official):
-    return IssueFactory(raised_by=official, visit__created_by=official)
-
-
-def kinds(issue):
-    return list(IssueEvent.objects.filter(issue=issue).values_list("kind", flat=True))
+from .factories import category
+from .helpers import kinds
 
 
 def test_full_life_cycle_writes_one_event_per_step(new_issue, coordinator, staff_a, dept_a, today):

@@ -24,33 +24,12 @@ from issues.models import (
 )
 
 from .factories import IssueFactory, UserFactory, category
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
+from .helpers import kinds
 
 
 @pytest.fixture
 def deadline(today):
     return today + timedelta(days=30)
-
-
-@pytest.fixture
-def new_issue(db, official):
-    return IssueFactory(raised_by=official, visit__created_by=official)
-
-
-@pytest.fixture
-def issue_a(new_issue, coordinator, dept_a, staff_a, deadline):
-    """Assigned to department A (owner staff_a)."""
-    return workflow.assign(
-        issue_id=new_issue.pk, by=coordinator, department=dept_a, owner=staff_a, deadline=deadline
-    )
-
-
-def kinds(issue):
-    return list(IssueEvent.objects.filter(issue=issue).values_list("kind", flat=True))
 
 
 def assigned_workdays_ago(issue, n):
