@@ -19,7 +19,8 @@ from issues.permissions import (
 from .factories import IssueFactory, UserFactory, VisitFactory
 
 ALL_ACTIONS = set(Action.values)
-DEPARTMENT_ONLY = {Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT}
+# Theirs alone: the handling department's, and the enterprise's own "add information".
+DEPARTMENT_ONLY = {Action.OBJECT, Action.REQUEST_EXTENSION, Action.CO_REPORT, Action.ADD_INFORMATION}
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ from enterprises.models import (
     Contact,
     District,
     Enterprise,
+    EnterpriseAccount,
     OperatingStatus,
     OrderTrend,
     Sector,
@@ -111,7 +112,13 @@ SECTOR_WEIGHTS = [
     (Sector.OTHER, 5),
 ]
 # Users by role, out of 400 (the rest of the 400 are department staff).
-ROLE_SHARE = {Role.ADMINISTRATOR: 4, Role.COORDINATOR: 16, Role.LEADER: 12, Role.OFFICIAL: 120}
+ROLE_SHARE = {
+    Role.ADMINISTRATOR: 4,
+    Role.COORDINATOR: 16,
+    Role.LEADER: 12,
+    Role.OFFICIAL: 120,
+    Role.ENTERPRISE: 20,  # contacts of key enterprises with their own login (issue 16)
+}
 
 
 @cache
@@ -306,10 +313,17 @@ class Command(BaseCommand):
         self.enterprises = Enterprise.objects.bulk_create(rows, batch_size=self.batch)
         for e in self.enterprises:
             contacts.append(Contact(enterprise=e, name="联系人", phone="022-12345678", is_primary=True))
-        Contact.objects.bulk_create(contacts, batch_size=self.batch)
+        contacts = Contact.objects.bulk_create(contacts, batch_size=self.batch)
+        # Enterprise accounts: the contacts of the first key enterprises.
+        key_contacts = [c for c in contacts if c.enterprise.is_key]
+        accounts = [
+            EnterpriseAccount(user=user, enterprise=contact.enterprise, contact=contact)
+            for user, contact in zip(self.by_role[Role.ENTERPRISE], key_contacts, strict=False)
+        ]
+        EnterpriseAccount.objects.bulk_create(accounts, batch_size=self.batch)
         # Key enterprises are visited and raise issues far more often.
         self.enterprise_weights = list(accumulate(8.0 if e.is_key else 1.0 for e in self.enterprises))
-        return len(rows) + len(contacts)
+        return len(rows) + len(contacts) + len(accounts)
 
     def seed_visits(self) -> int:
         rng = self.rng
