@@ -49,6 +49,7 @@ from issues.models import (
     Satisfaction,
     Scope,
     colour_conditions,
+    now_conditions,
 )
 
 # Weight of "basically satisfied" in a satisfaction rate, as the 12345 hotline computes it.
@@ -483,6 +484,12 @@ def now_counts(filters: Filters, today: date, by: str = "") -> Any:
     """The now figures (`IssueQuerySet.now_counts`) under the filters, as the issue list
     filters them (current attributes)."""
     return Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=by)
+
+
+def now_total(groups: dict, today: date) -> dict[str, int]:
+    """The now figures of all the groups of one field (`now_counts(by=...)`) added up: every
+    open issue is in exactly one group (None included), so this is the total."""
+    return {name: sum(figures[name] for figures in groups.values()) for name in now_conditions(today)}
 
 
 def red_list(filters: Filters, today: date, limit: int = RED_LIST_LENGTH) -> list[Issue]:

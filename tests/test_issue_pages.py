@@ -516,6 +516,23 @@ def list_ids(client, **params):
     return [i.pk for i in response.context["page"].object_list]
 
 
+def test_the_list_shows_open_issues_until_closed_ones_are_asked_for(client, official, coordinator):
+    open_one = raise_issue(official, title="仍在办理")
+    closed = raise_issue(official, title="早已办结")
+    workflow.close(issue_id=closed.pk, by=coordinator, outcome=Outcome.NOT_ACTIONABLE, reason="不属政府职责")
+    login(client, coordinator)
+    response = client.get(reverse("issues:list"))
+    assert [i.pk for i in response.context["page"].object_list] == [open_one.pk]
+    body = response.content.decode()
+    assert re.search(r'name="status" value="new"[^>]*checked', body)  # the default, shown
+    assert not re.search(r'name="status" value="closed"[^>]*checked', body)
+    assert set(list_ids(client, status=["closed"])) == {closed.pk}
+    assert set(list_ids(client, status=["new", "closed"])) == {open_one.pk, closed.pk}
+    # The export follows the list: open ones unless asked.
+    export = client.get(reverse("issues:export"), {"format": "csv"}).content.decode("utf-8-sig")
+    assert "仍在办理" in export and "早已办结" not in export
+
+
 @pytest.fixture
 def variety(official, coordinator, dept_a, dept_b, staff_a):
     """A spread of issues: one per filter to find."""
