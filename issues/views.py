@@ -44,8 +44,10 @@ from .models import (
 from .permissions import Action, can, can_view, department_ids, my_issues_condition
 from .roles import is_coordinator, sees_everything
 
-PAGE_SIZE = 50
-MY_WORK_LIMIT = 50
+# 25 rows a page, as the enterprise and visit lists: a phone screenful or two, and half the
+# rendering of 50 (the list's cost is mostly drawing rows).
+PAGE_SIZE = 25
+MY_WORK_LIMIT = 25
 MY_VISITS_LIMIT = 20
 QUEUE_LIMIT = 30
 CHOICE_FILTERS = ("department", "colour", "category", "district", "source", "scope", "sector", "priority")

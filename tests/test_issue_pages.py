@@ -35,6 +35,7 @@ from issues.models import (
     Source,
     Status,
 )
+from issues.views import PAGE_SIZE
 
 from .factories import EnterpriseFactory, IssueFactory, SurveyResponseFactory, UserFactory, category
 from .helpers import assign, kinds, login, raise_issue
@@ -516,6 +517,15 @@ def list_ids(client, **params):
     return [i.pk for i in response.context["page"].object_list]
 
 
+def all_list_ids(client, **params):
+    """Every page of the list, in order."""
+    first = client.get(reverse("issues:list"), params).context["page"]
+    ids = [i.pk for i in first.object_list]
+    for number in range(2, first.paginator.num_pages + 1):
+        ids += list_ids(client, **params, page=number)
+    return ids
+
+
 def test_the_list_shows_open_issues_until_closed_ones_are_asked_for(client, official, coordinator):
     open_one = raise_issue(official, title="仍在办理")
     closed = raise_issue(official, title="早已办结")
@@ -688,7 +698,7 @@ def test_default_order_is_the_same_across_pages_and_in_the_export(client, coordi
     _spread(official, dept_a)
     login(client, coordinator)
     expected = _expected_default_order()
-    pages = list_ids(client) + list_ids(client, page=2)
+    pages = all_list_ids(client)
     assert pages == expected
     exported = [int(r[0]) for r in csv_rows(client.get(reverse("issues:export"), {"format": "csv"}))[1:]]
     assert exported == expected
@@ -703,19 +713,20 @@ def test_status_and_colour_filters_keep_the_order(client, coordinator, official,
     expected = _expected_default_order()
     active = set(Issue.objects.active().values_list("pk", flat=True))
     assert (
-        list_ids(client, status=["assigned", "in_progress"]) == [pk for pk in expected if pk in active][:50]
+        list_ids(client, status=["assigned", "in_progress"])
+        == [pk for pk in expected if pk in active][:PAGE_SIZE]
     )
     others = set(Issue.objects.exclude(pk__in=active).values_list("pk", flat=True))
-    assert list_ids(client, status=["new", "resolved"]) == [pk for pk in expected if pk in others]
+    assert all_list_ids(client, status=["new", "resolved"]) == [pk for pk in expected if pk in others]
     red = set(Issue.objects.overdue().values_list("pk", flat=True))
-    assert list_ids(client, colour="red") == [pk for pk in expected if pk in red]
+    assert all_list_ids(client, colour="red") == [pk for pk in expected if pk in red]
 
 
 @pytest.mark.parametrize("ordering", ["colour", "-colour", "colour,deadline", "-deadline,colour"])
 def test_colour_orderings_page_through_everything(client, coordinator, official, dept_a, ordering):
     _spread(official, dept_a)
     login(client, coordinator)
-    ids = list_ids(client, ordering=ordering) + list_ids(client, ordering=ordering, page=2)
+    ids = all_list_ids(client, ordering=ordering)
     assert sorted(ids) == sorted(Issue.objects.values_list("pk", flat=True))
     colours = dict(Issue.objects.with_colour(TODAY()).values_list("pk", "colour"))
     if ordering.startswith("colour"):
@@ -795,16 +806,16 @@ def test_percent_matches_literally(client, coordinator, official):
     assert list_ids(login(client, coordinator), q="13%") == [hit.pk]
 
 
-def test_pagination_50_per_page_with_count(client, coordinator, official):
+def test_pagination_25_per_page_with_count(client, coordinator, official):
     enterprise = EnterpriseFactory()
-    for n in range(55):
+    for n in range(PAGE_SIZE + 5):
         IssueFactory(
             enterprise=enterprise, visit__enterprise=enterprise, raised_by=official, title=f"分页{n}"
         )
     login(client, coordinator)
     first = client.get(reverse("issues:list"))
-    assert len(first.context["page"].object_list) == 50
-    assert first.context["page"].paginator.count == 55
+    assert len(first.context["page"].object_list) == PAGE_SIZE == 25
+    assert first.context["page"].paginator.count == 30
     second = client.get(reverse("issues:list"), {"page": 2})
     assert len(second.context["page"].object_list) == 5
     assert not set(list_ids(client, page=1)) & set(list_ids(client, page=2))
@@ -824,7 +835,7 @@ def test_pagination_and_export_links_work_when_followed(client, coordinator, off
     # before {% querystring %}, which writes its own) went back to page 1, and the XLSX
     # link downloaded a CSV file.
     enterprise = EnterpriseFactory()
-    for n in range(55):
+    for n in range(PAGE_SIZE + 5):
         IssueFactory(
             enterprise=enterprise, visit__enterprise=enterprise, raised_by=official, title=f"分页{n}"
         )
@@ -837,14 +848,14 @@ def test_pagination_and_export_links_work_when_followed(client, coordinator, off
     assert [i.title for i in second.context["page"].object_list] == [
         i.title for i in client.get(reverse("issues:list"), {"q": "分页", "page": 2}).context["page"]
     ]
-    assert len(second.context["page"].object_list) == 5  # the filter kept: 55, not 56
+    assert len(second.context["page"].object_list) == 5  # the filter kept: 30, not 31
     assert client.get(link(second, "上一页")).context["page"].number == 1
     xlsx = client.get(link(second, "导出 XLSX"))
     assert ".xlsx" in xlsx["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
-    assert len(rows) == 1 + 55  # every filtered row, not only page 2
+    assert len(rows) == 1 + PAGE_SIZE + 5  # every filtered row, not only page 2
     csv_response = client.get(link(second, "导出 CSV"))
-    assert response_rows_count(csv_response) == 55
+    assert response_rows_count(csv_response) == PAGE_SIZE + 5
 
 
 def response_rows_count(response) -> int:
