@@ -601,25 +601,21 @@ def _send_back(issue: Issue, by, reason: str) -> None:
     """重办: the enterprise does not accept the solution. Back to the lead department (or, for
     an issue settled on the spot, to triage). History stays; the current state resets."""
     status_from = issue.status
+    _back_to_work(issue)
+    _log(issue, EventKind.SENT_BACK, by, note=reason, status_from=status_from, public=True)
+
+
+def _back_to_work(issue: Issue, *changed_fields: str) -> None:
+    """Sent back or reopened: to the lead department again (or to triage, if it was settled
+    on the spot and never assigned). The current state resets; the history does not."""
     issue.status = Status.IN_PROGRESS if issue.lead_department_id else Status.NEW
     issue.outcome, issue.closed_at, issue.resolved_at, issue.solved_on_site = "", None, None, False
-    if issue.status == Status.NEW and issue.respond_by is None:
+    if issue.status == Status.NEW and issue.respond_by is None:  # settled on the spot before
         issue.respond_by = workdays.add_workdays(_today(), RESPONSE_WORKDAYS)
     issue.last_progress_on = _today()
     _refresh_supervision(issue)
-    _save(
-        issue,
-        [
-            "status",
-            "outcome",
-            "closed_at",
-            "resolved_at",
-            "solved_on_site",
-            "respond_by",
-            *SUPERVISION_FIELDS,
-        ],
-    )
-    _log(issue, EventKind.SENT_BACK, by, note=reason, status_from=status_from, public=True)
+    fields = ["status", "outcome", "closed_at", "resolved_at", "solved_on_site", "respond_by"]
+    _save(issue, [*fields, *changed_fields, *SUPERVISION_FIELDS])
 
 
 @transaction.atomic
@@ -756,26 +752,7 @@ def reopen(
         _check_deadline(deadline)
         issue.deadline = deadline
         issue.original_deadline = issue.original_deadline or deadline
-    issue.status = Status.IN_PROGRESS if issue.lead_department_id else Status.NEW
-    issue.outcome, issue.closed_at, issue.resolved_at, issue.solved_on_site = "", None, None, False
-    if issue.status == Status.NEW and issue.respond_by is None:  # settled on the spot before
-        issue.respond_by = workdays.add_workdays(_today(), RESPONSE_WORKDAYS)
-    issue.last_progress_on = _today()
-    _refresh_supervision(issue)
-    _save(
-        issue,
-        [
-            "status",
-            "outcome",
-            "closed_at",
-            "resolved_at",
-            "solved_on_site",
-            "respond_by",
-            "deadline",
-            "original_deadline",
-            *SUPERVISION_FIELDS,
-        ],
-    )
+    _back_to_work(issue, "deadline", "original_deadline")
     _log(
         issue,
         EventKind.REOPENED,
