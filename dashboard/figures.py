@@ -486,6 +486,20 @@ def now_counts(filters: Filters, today: date, by: str = "") -> Any:
     return Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=by)
 
 
+def now_counts_by_each(filters: Filters, today: date, fields: tuple[str, ...]) -> dict[str, dict]:
+    """{field: {value: now figures}} for each of several fields, from ONE query grouped by all
+    of them (a few hundred groups of open issues) added up per field: one pass over the open
+    issues instead of one per field."""
+    groups = now_counts(filters, today, by=fields)
+    result: dict[str, dict] = {name: {} for name in fields}
+    for key, counts in groups.items():
+        for name, value in zip(fields, key, strict=True):
+            into = result[name].setdefault(value, dict.fromkeys(counts, 0))
+            for figure, n in counts.items():
+                into[figure] += n
+    return result
+
+
 def now_total(groups: dict, today: date) -> dict[str, int]:
     """The now figures of all the groups of one field (`now_counts(by=...)`) added up: every
     open issue is in exactly one group (None included), so this is the total."""

@@ -243,9 +243,10 @@ def breakdowns(period, filters, today) -> list[dict]:
         "sector": dict(Sector.choices),
     }
     tables = []
+    now_by_field = figures.now_counts_by_each(filters, today, tuple(f for _, _, f in BREAKDOWNS))
     for by, title, issue_field in BREAKDOWNS:
         tallies = figures.breakdown(by, period, filters, today)
-        now = figures.now_counts(filters, today, by=issue_field)
+        now = now_by_field[issue_field]
         rows = []
         for key in sorted(
             set(tallies) | {k for k in now if k is not None}, key=lambda k: str(labels[by].get(k, k))

@@ -222,17 +222,20 @@ class IssueQuerySet(models.QuerySet):
         conditions = colour_conditions(today or timezone.localdate())
         return self.filter(conditions[colour]) if colour in conditions else self
 
-    def now_counts(self, today: date | None = None, by: str = "") -> dict:
+    def now_counts(self, today: date | None = None, by: str | tuple[str, ...] = "") -> dict:
         """The "now" figures of these issues, in ONE query: THE definitions that home, the
         lists, the dashboard and the weekly list show. Open: enterprise issues not closed
         (a common issue is the container of its enterprises' issues: `common_open` counts
         those apart); overdue is red; `untriaged`: new and never triaged. With `by` (a field
-        path), {value: figures} per value."""
+        path), {value: figures} per value; with a tuple of paths, {(value, ...): figures}."""
         conditions = now_conditions(today or timezone.localdate())
         aggregates = {name: models.Count("pk", filter=q) for name, q in conditions.items()}
         rows = self.enterprise_issues().open()
         if not by:
             return rows.aggregate(**aggregates)
+        if isinstance(by, tuple):
+            grouped = rows.values(*by).annotate(**aggregates).order_by()
+            return {tuple(row.pop(f) for f in by): row for row in grouped}
         return {row.pop(by): row for row in rows.values(by).annotate(**aggregates).order_by()}
 
     def common_open(self) -> int:

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from dashboard import figures
 from issues import workflow
-from issues.models import Channel, Issue, OfficialDay, Satisfaction, Source, Status
+from issues.models import Category, Channel, Issue, OfficialDay, Satisfaction, Source, Status
 
 from .factories import DepartmentFactory, EnterpriseFactory, UserFactory, category
 from .helpers import travel
@@ -417,3 +417,15 @@ def test_the_now_total_is_the_departments_added_up(city):
     total = Issue.objects.now_counts(TODAY)
     assert total["open"] > 0 and total["overdue"] > 0
     assert figures.now_total(by_department, TODAY) == total
+
+
+def test_the_breakdowns_now_figures_from_one_query_equal_one_query_each(city):
+    """The category, district and sector tables' now figures come from one query grouped by
+    all three, added up: the same numbers as a query per field."""
+    fields = ("category", "enterprise__district", "enterprise__sector")
+    one = Issue.objects.open().enterprise_issues().select_related("enterprise").first()
+    Issue.objects.filter(pk=one.pk).update(category=Category.objects.exclude(pk=one.category_id).first())
+    each = figures.now_counts_by_each(figures.Filters(), TODAY, fields)
+    for field in fields:
+        assert each[field] == Issue.objects.now_counts(TODAY, by=field), field
+    assert len(each["category"]) == 2  # the groups are added up, not one of them taken
