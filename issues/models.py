@@ -249,14 +249,18 @@ class IssueQuerySet(models.QuerySet):
     def for_spreadsheet(self, today: date | None = None):
         """Issues as every spreadsheet writes them (`issues.spreadsheet.issue_columns`):
         colour, names, and the latest note of the record."""
-        latest = IssueEvent.objects.filter(issue=OuterRef("pk")).exclude(note="").order_by("-at", "-id")
         return (
             self.with_colour(today)
             .select_related("enterprise", "enterprise__district", "category", "lead_department", "owner")
-            .annotate(
-                latest_note=Subquery(latest.values("note")[:1]),
-                latest_note_at=Subquery(latest.values("at")[:1]),
-            )
+            .with_latest_note()
+        )
+
+    def with_latest_note(self):
+        """`latest_note` and `latest_note_at`: the newest note of each issue's record."""
+        latest = IssueEvent.objects.filter(issue=OuterRef("pk")).exclude(note="").order_by("-at", "-id")
+        return self.annotate(
+            latest_note=Subquery(latest.values("note")[:1]),
+            latest_note_at=Subquery(latest.values("at")[:1]),
         )
 
     def items(self, today: date | None = None):
@@ -411,8 +415,13 @@ class Issue(models.Model):
                 name="issue_open_colour",
             ),
             # Untriaged issues by their triage limit: the coordinators' queue, the red ones
-            # past it, and the response rate's pending part (a few hundred rows of 200,000).
-            models.Index(fields=["respond_by"], condition=Q(triaged_at__isnull=True), name="issue_untriaged"),
+            # past it, and the response rate's pending part (counted from the index alone).
+            models.Index(
+                fields=["respond_by"],
+                include=["scope"],
+                condition=Q(triaged_at__isnull=True),
+                name="issue_untriaged",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=Status.values), name="issue_status_valid"),

@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='issue',
-            index=models.Index(condition=models.Q(('triaged_at__isnull', True)), fields=['respond_by'], name='issue_untriaged'),
+            index=models.Index(condition=models.Q(('triaged_at__isnull', True)), fields=['respond_by'], include=('scope',), name='issue_untriaged'),
         ),
         migrations.RunPython(vacuum_often, vacuum_by_default),
     ]
