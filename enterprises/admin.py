@@ -11,6 +11,13 @@ only with an explicit tick, which covers exactly the changes that preview showed
 digest travels with the form): a confirm that finds other changes imports nothing and
 shows the preview again, the upload kept, so the user can check and tick again.
 
+The confirm itself runs as a background task (``import_jobs``, issue 13 finding 8): the
+POST claims the kept upload, stores it in an ``ImportJob`` and answers with a redirect to
+the job's page (its owner's; a superuser may look), which refreshes itself until the
+import is done or failed. A job that failed for a reason other than its rows (key
+enterprises changed since the preview, the database) keeps the file: "show the preview
+again" turns it back into a kept upload and shows its preview with the confirm form.
+
 Enterprises use django-import-export (one model per row fits it well) with our own
 file formats (same file checks as the survey import) and formula-safe exports.
 """
@@ -18,6 +25,7 @@ file formats (same file checks as the survey import) and formula-safe exports.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -29,8 +37,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError, transaction
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -43,15 +52,19 @@ from issues.roles import Role, has_role
 from issues.spreadsheet import csv_response
 from issues.trail import TrailAdminMixin
 
+from . import import_jobs
 from .accounts import invite_contacts
 from .formats import BomCSV, ChineseCSV, FileRejected, SafeXLSX, max_bytes
-from .models import Contact, District, Enterprise, EnterpriseAccount, Survey, SurveyResponse
+from .models import Contact, District, Enterprise, EnterpriseAccount, ImportJob, Survey, SurveyResponse
 from .resources import EnterpriseResource
-from .survey_import import TEMPLATE_HEADERS, import_survey_file
+from .survey_import import TEMPLATE_HEADERS, ImportResult, RowError, import_survey_file
 
 IMPORT_PERMISSION = "enterprises.import_survey"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
 STALE_AFTER = 24 * 3600
+log = logging.getLogger(__name__)
+JOB_REFRESH_SECONDS = 3  # the job page reloads itself this often while queued or running
+RECENT_JOBS = 5  # the user's last imports listed on the import page
 
 
 # -- the survey import --------------------------------------------------------------------------
@@ -190,6 +203,7 @@ def survey_import_view(request, model_admin):
         initial = {"survey_name": request.GET.get("survey", "")[:200]}
         form = SurveyUploadForm(initial=initial)
     context["form"] = form
+    context["recent_jobs"] = ImportJob.objects.defer("upload").filter(created_by=request.user)[:RECENT_JOBS]
     return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
 
 
@@ -197,7 +211,31 @@ def _confirm(request, context):
     confirm = SurveyConfirmForm(request.POST)
     if not confirm.is_valid() or not TOKEN.match(confirm.cleaned_data["token"]):
         raise PermissionDenied
-    path = _temp_path(request.user, confirm.cleaned_data["token"])
+    cleaned = confirm.cleaned_data
+    path = _temp_path(request.user, cleaned["token"])
+    if cleaned["key_changes"] and not cleaned["allow_key_changes"]:
+        # The preview showed changes to key enterprises and the box is not ticked: nothing is
+        # queued. The preview again (a check only, as fast as the first one), the file kept.
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return _expired(request)
+        if hashlib.sha256(data).hexdigest() != cleaned["digest"]:
+            raise PermissionDenied
+        note = _(
+            "Nothing was imported: the file changes key enterprises. Check the changes below, "
+            "tick the box to make them, and confirm again."
+        )
+        return _preview_again(
+            request,
+            context,
+            data,
+            token=cleaned["token"],
+            filename=cleaned["filename"],
+            survey_name=cleaned["survey_name"],
+            create_issues=cleaned["create_issues"],
+            note=note,
+        )
     # Claim the preview by renaming it (atomic): a double click or a second tab confirming
     # the same preview finds it gone instead of importing the file a second time.
     claimed = path.with_suffix(f".claimed-{secrets.token_hex(8)}")
@@ -205,80 +243,139 @@ def _confirm(request, context):
         path.rename(claimed)
         data = claimed.read_bytes()
     except OSError:
-        messages.error(
-            request, _("This preview has expired or is already being imported. Upload the file again.")
-        )
-        return HttpResponseRedirect(reverse("admin:enterprises_survey_import"))
+        return _expired(request)
     try:
-        if hashlib.sha256(data).hexdigest() != confirm.cleaned_data["digest"]:
+        if hashlib.sha256(data).hexdigest() != cleaned["digest"]:
             raise PermissionDenied
-        result = import_survey_file(
+        # The import runs as a background task (import_jobs): with the immediate backend it
+        # has run when start() returns; with the database backend a worker runs it.
+        job = import_jobs.start(
+            user=request.user,
             data=data,
-            filename=confirm.cleaned_data["filename"],
-            survey_name=confirm.cleaned_data["survey_name"],
-            by=request.user,
-            create_issues=confirm.cleaned_data["create_issues"],
-            dry_run=False,
-            allow_key_changes=confirm.cleaned_data["allow_key_changes"],
-            key_changes_seen=confirm.cleaned_data["key_changes"],
+            filename=cleaned["filename"],
+            survey_name=cleaned["survey_name"],
+            create_issues=cleaned["create_issues"],
+            allow_key_changes=cleaned["allow_key_changes"],
+            key_changes_seen=cleaned["key_changes"],
+            language=getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE,
         )
-        if result.key_changes_refused:
-            # Nothing was imported; the file is fine. Keep it for a confirm with the tick.
-            claimed.rename(path)
-    finally:
-        claimed.unlink(missing_ok=True)
-    if result.key_changes_refused:
-        if confirm.cleaned_data["allow_key_changes"]:
-            note = _(
-                "Nothing was imported: the key enterprises were changed after the preview, so the "
-                "changes are not the ones you confirmed. Check the changes below and confirm again."
-            )
-        else:
-            note = _(
-                "Nothing was imported: the file changes key enterprises. Check the changes below, "
-                "tick the box to make them, and confirm again."
-            )
-        context.update(
-            result=result,
-            key_changes_refused=note,
-            confirm_form=_confirm_form(
-                result,
-                token=confirm.cleaned_data["token"],
-                digest=confirm.cleaned_data["digest"],
-                create_issues=confirm.cleaned_data["create_issues"],
-            ),
+    except OperationalError as exc:
+        # Not even the job could be written (disk full, database gone): nothing is queued,
+        # nothing imported. The preview's file is kept, to confirm again once it is fixed.
+        claimed.rename(path)
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.error("survey import job for %s not created: %s", cleaned["filename"], detail)
+        result = ImportResult(filename=cleaned["filename"], survey_name=cleaned["survey_name"], dry_run=False)
+        message = _(
+            "Nothing was imported: the database could not write (%(reason)s). "
+            "Free disk space or check the database, then import again."
         )
-        return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
-    if not result.ok:
+        result.add_error(RowError(None, "", message % {"reason": detail}))
         context.update(result=result, form=SurveyUploadForm(initial={"survey_name": result.survey_name}))
         return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
-    messages.success(
-        request,
-        _(
-            "Imported %(rows)s rows into “%(survey)s”: enterprises %(ec)s new, %(eu)s updated, "
-            "%(en)s unchanged; responses %(rc)s new, %(ru)s updated, %(rn)s unchanged; "
-            "%(ic)s issues created."
-        )
-        % {
-            "rows": result.total_rows,
-            "survey": result.survey_name,
-            "ec": result.enterprises_created,
-            "eu": result.enterprises_updated,
-            "en": result.enterprises_unchanged,
-            "rc": result.responses_created,
-            "ru": result.responses_updated,
-            "rn": result.responses_unchanged,
-            "ic": result.issues_created,
-        },
+    finally:
+        claimed.unlink(missing_ok=True)
+    return HttpResponseRedirect(reverse("admin:enterprises_survey_import_job", args=[job.pk]))
+
+
+def _expired(request):
+    messages.error(
+        request, _("This preview has expired or is already being imported. Upload the file again.")
     )
-    if result.issues_already_open:
-        messages.warning(
-            request,
-            _("Needs already open as an issue, not raised again: %(n)s.") % {"n": result.issues_already_open},
+    return HttpResponseRedirect(reverse("admin:enterprises_survey_import"))
+
+
+def _preview_again(request, context, data: bytes, *, token, filename, survey_name, create_issues, note):
+    """The preview of a kept upload, computed afresh, with a note on why it is shown again."""
+    result = import_survey_file(
+        data=data,
+        filename=filename,
+        survey_name=survey_name,
+        by=request.user,
+        create_issues=create_issues,
+        dry_run=True,
+    )
+    context["result"] = result
+    if result.ok:
+        context.update(
+            key_changes_refused=note,
+            confirm_form=_confirm_form(
+                result, token=token, digest=hashlib.sha256(data).hexdigest(), create_issues=create_issues
+            ),
         )
-    survey = Survey.objects.get(name=result.survey_name)
-    return HttpResponseRedirect(
-        reverse("admin:enterprises_surveyresponse_changelist") + f"?survey__id__exact={survey.pk}"
+    else:
+        context["form"] = SurveyUploadForm(initial={"survey_name": survey_name})
+    return TemplateResponse(request, "admin/enterprises/survey/import.html", context)
+
+
+def survey_import_job_view(request, model_admin, pk: int):
+    """A confirmed import's page: its owner's (a superuser may look too; anyone else: 404).
+    It refreshes itself while the job is queued or running. POST: a failed job whose file
+    was kept shows the preview of that file again, to confirm it again."""
+    if not _may_import(request):
+        raise PermissionDenied
+    job = ImportJob.objects.defer("upload").select_related("survey").filter(pk=pk).first()
+    owner = job is not None and job.created_by_id == request.user.pk
+    if job is None or not (owner or request.user.is_superuser):
+        raise Http404
+    context = {
+        **admin.site.each_context(request),
+        "opts": Survey._meta,
+        "title": _("Survey import: %(survey)s") % {"survey": job.survey_name},
+        "import_title": _("Import survey results"),
+        "job": job,
+        "owner": owner,
+        "refresh_seconds": JOB_REFRESH_SECONDS,
+    }
+    if request.method == "POST":
+        if not owner:
+            raise PermissionDenied
+        return _check_again(request, job)
+    if job.survey_id:
+        context["responses_url"] = (
+            reverse("admin:enterprises_surveyresponse_changelist") + f"?survey__id__exact={job.survey_id}"
+        )
+    return TemplateResponse(request, "admin/enterprises/survey/import_job.html", context)
+
+
+def _check_again(request, job: ImportJob):
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().filter(
+            pk=job.pk, status=ImportJob.Status.FAILED, may_check_again=True
+        )
+        data = locked.values_list("upload", flat=True).first()
+        if data is None:
+            return _expired(request)
+        locked.update(upload=b"", may_check_again=False)  # moved back to a kept upload below
+    data = bytes(data)
+    if job.key_changes_refused and job.allow_key_changes:
+        note = _(
+            "Nothing was imported: the key enterprises were changed after the preview, so the "
+            "changes are not the ones you confirmed. Check the changes below and confirm again."
+        )
+    elif job.key_changes_refused:
+        note = _(
+            "Nothing was imported: the file changes key enterprises. Check the changes below, "
+            "tick the box to make them, and confirm again."
+        )
+    else:
+        note = _("Nothing was imported. Check the preview below and confirm again.")
+    context = {
+        **admin.site.each_context(request),
+        "opts": Survey._meta,
+        "title": _("Import survey results"),
+        "template_url": reverse("admin:enterprises_survey_import_template"),
+        "max_mb": f"{max_bytes() / 1048576:g}",
+    }
+    return _preview_again(
+        request,
+        context,
+        data,
+        token=_keep_upload(request.user, data),
+        filename=job.filename,
+        survey_name=job.survey_name,
+        create_issues=job.create_issues,
+        note=note,
     )
 
 
@@ -408,6 +505,11 @@ class SurveyAdmin(ImportLinkMixin, admin.ModelAdmin):
                 "import/",
                 self.admin_site.admin_view(lambda request: survey_import_view(request, self)),
                 name="enterprises_survey_import",
+            ),
+            path(
+                "import/job/<int:pk>/",
+                self.admin_site.admin_view(lambda request, pk: survey_import_job_view(request, self, pk)),
+                name="enterprises_survey_import_job",
             ),
             path(
                 "import/template/",

@@ -263,6 +263,81 @@ class EnterpriseAccount(models.Model):
         return f"{self.enterprise} · {self.user.get_username()}"
 
 
+class ImportJob(models.Model):
+    """A survey import confirmed in the admin, run as a background task (issue 13, finding 8).
+
+    The confirm stores the checked file's bytes here (not on one server's disk: the worker
+    may run on another machine) and queues ``enterprises.import_jobs.run_import_job``. The
+    task records its phase as it goes (reading, checking N of M rows, writing) and, at the
+    end, the result: the counts, or the first ERRORS_KEPT problems and how many there were.
+    Writing is all or nothing in one transaction, so a job shows no row count while it
+    writes: a count updated from inside that transaction would be seen by nobody else."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Phase(models.TextChoices):
+        WAITING = "", _("Waiting")
+        READING = "reading", _("Reading the file")
+        CHECKING = "checking", _("Checking the rows")
+        WRITING = "writing", _("Writing")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("imported by")
+    )
+    survey_name = models.CharField(_("survey round"), max_length=200)
+    filename = models.CharField(_("file name"), max_length=255)
+    create_issues = models.BooleanField(_("create issues"), default=False)
+    allow_key_changes = models.BooleanField(_("key enterprise changes allowed"), default=False)
+    key_changes_seen = models.CharField(max_length=64, blank=True)  # the preview's digest
+    language = models.CharField(max_length=10, blank=True)  # the messages' language: the user's
+    upload = models.BinaryField(default=b"", editable=False)  # emptied when no longer needed
+    digest = models.CharField(max_length=64, blank=True)  # SHA-256 of the upload
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices, blank=True, default="")
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_checked = models.PositiveIntegerField(_("rows checked"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    survey = models.ForeignKey(
+        Survey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("survey")
+    )
+    summary = models.JSONField(_("result"), default=dict, blank=True)  # ImportResult.counts()
+    errors = models.JSONField(_("problems"), default=list, blank=True)  # [{row, column, reason}], ≤ 100
+    error_count = models.PositiveIntegerField(_("number of problems"), default=0)
+    key_changes_refused = models.BooleanField(default=False)
+    # Failed for a reason other than the file's rows (changed key enterprises, the database,
+    # someone importing the same enterprises): the upload is kept to check it again.
+    may_check_again = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("survey import job")
+        verbose_name_plural = _("survey import jobs")
+        indexes = [models.Index(fields=["created_by", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="import_job_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_name} · {self.filename}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def errors_not_listed(self) -> int:
+        return max(self.error_count - len(self.errors), 0)
+
+
 # Old and new values of every change to an enterprise and its contacts (django-simple-history;
 # issues.trail). Bulk writes record nothing: the survey import writes through
 # `bulk_update_with_history` for that reason.

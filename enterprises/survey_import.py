@@ -650,6 +650,10 @@ def import_survey_file(
         # Rows are checked in order, so the kept problems are the file's first ones.
         return result
 
+    # The last report before the transaction: the admin's background job shows "writing"
+    # from here on. Reports made inside the transaction are invisible to everyone else until
+    # it commits, so the job records none of them.
+    report("write", 0, len(parsed))
     try:
         # Planned and written in ONE transaction, the enterprises it touches locked first (in
         # credit-code order: two imports never wait on each other crosswise): an import

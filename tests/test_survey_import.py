@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import translation
 
@@ -113,10 +114,17 @@ def admin_upload(client, path: Path, survey=SURVEY, create_issues=False, confirm
     return preview, confirm_preview(client, preview)
 
 
-def confirm_preview(client, preview):
+def confirm_preview(client, preview, **extra):
     form = preview.context["confirm_form"]
     values = {name: value for name, value in form.initial.items() if value not in (False, None)}
-    return client.post(IMPORT_URL, values)
+    return confirm_post(client, {**values, **extra})
+
+
+def confirm_post(client, values):
+    """POST a confirm as a real request would commit it: the import job queued after the
+    commit (enterprises.import_jobs) runs then, with the immediate task backend of the tests."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(IMPORT_URL, values)
 
 
 # -- the sample files: every encoding gives the same database state ------------------------------
@@ -165,12 +173,14 @@ def test_each_sample_imports_through_the_admin_with_preview_and_confirm(
     assert counts() == (0, 0, 0, 0)  # the preview wrote nothing
     final = confirm_preview(coordinator_client, preview)
     assert final.status_code == 302
-    assert reverse("admin:enterprises_surveyresponse_changelist") in final["Location"]
+    assert "/admin/enterprises/survey/import/job/" in final["Location"]
     assert counts() == (12, 1, 12, 0)
     response = SurveyResponse.objects.get(enterprise__credit_code="91120111NEUCAKJX4R")
     assert response.imported_by == coordinator
     assert response.source_file == name and response.source_row == 2
-    page = coordinator_client.get(final["Location"])
+    job_page = coordinator_client.get(final["Location"])
+    assert "Imported 12 rows" in job_page.content.decode()
+    page = coordinator_client.get(job_page.context["responses_url"])
     assert "天津新宏精密有限公司" in page.content.decode()
 
 
@@ -665,6 +675,10 @@ def test_a_full_database_on_the_admin_confirm_shows_the_message_not_a_500(coordi
     finally:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA max_page_count = 1073741823")
+    # Not even the background job could be written: the confirm page says so itself.
     assert response.status_code == 200
     assert "the database could not write (database or disk is full)" in response.content.decode()
     assert counts() == before
+    # The file was kept: once there is room, the same preview confirms.
+    assert confirm_preview(coordinator_client, preview).status_code == 302
+    assert counts() != before

@@ -22,10 +22,10 @@ from issues.models import Category, Issue, Source
 from .factories import EnterpriseFactory, valid_credit_code
 from .test_survey_import import (
     FIXTURES,
-    IMPORT_URL,
     SURVEY,
     admin_upload,
     command_error,
+    confirm_post,
     confirm_preview,
     counts,
     run_command,
@@ -227,7 +227,7 @@ def test_admin_preview_shows_the_key_changes_and_a_confirm_without_the_tick_impo
     assert great_wall.name == enterprise_state(great_wall)[0] == GREAT_WALL
     # Ticked: imported, once.
     values = {k: v for k, v in refused.context["confirm_form"].initial.items() if v not in (False, None)}
-    done = coordinator_client.post(IMPORT_URL, {**values, "allow_key_changes": "on"})
+    done = confirm_post(coordinator_client, {**values, "allow_key_changes": "on"})
     assert done.status_code == 302
     assert enterprise_state(great_wall) == ("天津新宏精密有限公司", "北辰区", "industrial", 399)
     assert counts() == (12, 1, 12, 0)
@@ -239,16 +239,25 @@ def test_admin_tick_covers_only_the_changes_the_preview_showed(coordinator_clien
     values = {k: v for k, v in preview.context["confirm_form"].initial.items() if v not in (False, None)}
     # Someone renames the enterprise after the preview: the ticked confirm no longer matches.
     Enterprise.objects.filter(pk=great_wall.pk).update(name="长城汽车股份有限公司天津分公司")
-    refused = coordinator_client.post(IMPORT_URL, {**values, "allow_key_changes": "on"})
+    queued = confirm_post(coordinator_client, {**values, "allow_key_changes": "on"})
+    assert queued.status_code == 302
+    # The background import refused it: the job failed, naming the changes it found.
+    job = coordinator_client.get(queued["Location"])
+    body = job.content.decode()
+    assert 'class="errornote" id="job-status"' in body
+    assert "the enterprises were changed after the preview" in body
+    assert "“长城汽车股份有限公司天津分公司” is a key enterprise" in body
+    assert counts() == (1, 0, 0, 0)
+    # Its file was kept: the preview again, with the changes as they are now, and a new tick.
+    refused = coordinator_client.post(queued["Location"])
     assert refused.status_code == 200
     assert "the key enterprises were changed after the preview" in refused.content.decode()
-    assert "“长城汽车股份有限公司天津分公司”" in refused.content.decode() or (
-        "<td>长城汽车股份有限公司天津分公司</td>" in refused.content.decode()
-    )
-    assert counts() == (1, 0, 0, 0)
+    assert "<td>长城汽车股份有限公司天津分公司</td>" in refused.content.decode()
     values = {k: v for k, v in refused.context["confirm_form"].initial.items() if v not in (False, None)}
-    assert coordinator_client.post(IMPORT_URL, {**values, "allow_key_changes": "on"}).status_code == 302
+    assert confirm_post(coordinator_client, {**values, "allow_key_changes": "on"}).status_code == 302
     assert enterprise_state(great_wall)[0] == "天津新宏精密有限公司"
+    # The failed job's file went back to a preview: it cannot be checked again twice.
+    assert 'id="check-again-form"' not in coordinator_client.get(queued["Location"]).content.decode()
 
 
 @pytest.mark.django_db
@@ -259,9 +268,13 @@ def test_an_enterprise_put_on_the_key_list_after_the_preview_is_not_changed(coor
     assert 'id="key-changes"' not in body and 'type="checkbox"' not in body
     assert f'<div class="field-change">企业名称: “{GREAT_WALL}” → “天津新宏精密有限公司”</div>' in body
     Enterprise.objects.filter(pk=ordinary.pk).update(is_key=True)
-    refused = confirm_preview(coordinator_client, preview)
-    assert refused.status_code == 200 and 'id="key-changes"' in refused.content.decode()
+    queued = confirm_preview(coordinator_client, preview)
+    assert queued.status_code == 302
     assert enterprise_state(ordinary)[0] == GREAT_WALL and counts() == (1, 0, 0, 0)
+    assert "is a key enterprise" in coordinator_client.get(queued["Location"]).content.decode()
+    refused = coordinator_client.post(queued["Location"])
+    assert refused.status_code == 200 and 'id="key-changes"' in refused.content.decode()
+    assert "tick the box to make them" in refused.content.decode()
 
 
 # -- 10. the same answers under another round: needs already open are not raised again ------------
@@ -348,8 +361,8 @@ def test_admin_preview_links_the_open_issue_and_the_confirm_raises_none_again(co
     final = confirm_preview(coordinator_client, preview)
     assert final.status_code == 302
     assert Issue.objects.count() == 14 and SurveyResponse.objects.count() == 24
-    messages = [str(m) for m in coordinator_client.get(final["Location"]).context["messages"]]
-    assert "Needs already open as an issue, not raised again: 14." in messages
+    job = coordinator_client.get(final["Location"]).content.decode()
+    assert "Needs already open as an issue, not raised again: 14." in job
     assert coordinator_client.get(url).status_code == 200
 
 
