@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count, F, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Prefetch, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -85,10 +85,18 @@ def enterprise_detail(request, pk):
     survey_response = (
         enterprise.survey_responses.select_related("survey").order_by("-submitted_on", "-id").first()
     )
+    # What happened first (latest first), then what is planned (soonest first): planned visits
+    # dated in the future must not push today's and last week's visits down.
+    planned = Q(status=VisitStatus.PLANNED)
     visits = list(
-        enterprise.visits.order_by("-visited_on", "-id").prefetch_related(
-            Prefetch("lead_officials", queryset=Official.objects.order_by("name"))
-        )[:RECENT_LIMIT]
+        enterprise.visits.order_by(
+            Case(When(planned, then=1), default=0),
+            Case(When(planned, then=F("visited_on"))).asc(),
+            "-visited_on",
+            "-id",
+        ).prefetch_related(Prefetch("lead_officials", queryset=Official.objects.order_by("name")))[
+            :RECENT_LIMIT
+        ]
     )
     issues = visible_issues.filter(enterprise=enterprise).items()
     open_issues = list(issues.open().order_by(F("deadline").asc(nulls_last=True), "-raised_on", "-id"))

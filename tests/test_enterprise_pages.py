@@ -377,3 +377,23 @@ def test_query_counts_do_not_grow(
         assert client.get(LIST, {"visited": "yes", "q": "天津"}).status_code == 200
     with django_assert_max_num_queries(DETAIL_QUERIES):
         assert client.get(detail(last)).status_code == 200
+
+
+def test_detail_lists_past_visits_latest_first_then_planned_soonest_first(as_user, coordinator):
+    """Planned visits dated in the future do not push today's and last week's visits down."""
+    enterprise = EnterpriseFactory()
+    today = timezone.localdate()
+    dated = {
+        "today": (today, VisitStatus.COMPLETED),
+        "last week": (today - timedelta(days=7), VisitStatus.COMPLETED),
+        "cancelled": (today - timedelta(days=3), VisitStatus.CANCELLED),
+        "next month": (today + timedelta(days=30), VisitStatus.PLANNED),
+        "tomorrow": (today + timedelta(days=1), VisitStatus.PLANNED),
+    }
+    made = {
+        label: VisitFactory(enterprise=enterprise, visited_on=day, status=status).pk
+        for label, (day, status) in dated.items()
+    }
+    shown = [v.pk for v in as_user(coordinator).get(detail(enterprise)).context["visits"]]
+    order = ["today", "cancelled", "last week", "tomorrow", "next month"]
+    assert shown == [made[label] for label in order]
