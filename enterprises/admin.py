@@ -31,6 +31,7 @@ import re
 import secrets
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django import forms
@@ -42,6 +43,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -65,6 +67,9 @@ STALE_AFTER = 24 * 3600
 log = logging.getLogger(__name__)
 JOB_REFRESH_SECONDS = 3  # the job page reloads itself this often while queued or running
 RECENT_JOBS = 5  # the user's last imports listed on the import page
+# A job still queued or running after this long says so: no worker, or a worker that died.
+JOB_QUEUED_WARNING = timedelta(minutes=5)
+JOB_RUNNING_WARNING = timedelta(minutes=30)
 
 
 # -- the survey import --------------------------------------------------------------------------
@@ -331,6 +336,11 @@ def survey_import_job_view(request, model_admin, pk: int):
         if not owner:
             raise PermissionDenied
         return _check_again(request, job)
+    now = timezone.now()
+    if job.status == ImportJob.Status.QUEUED:
+        context["stalled"] = job.created_at < now - JOB_QUEUED_WARNING
+    elif job.status == ImportJob.Status.RUNNING:
+        context["stalled"] = job.started_at is not None and job.started_at < now - JOB_RUNNING_WARNING
     if job.survey_id:
         context["responses_url"] = (
             reverse("admin:enterprises_surveyresponse_changelist") + f"?survey__id__exact={job.survey_id}"

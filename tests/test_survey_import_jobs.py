@@ -8,12 +8,13 @@ which keeps the task queued until the test runs it by hand (as a `db_worker` wou
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tasks import task_backends
 
 from enterprises import import_jobs
@@ -187,10 +188,25 @@ def test_a_running_job_shows_its_phase_and_progress(coordinator_client):
     assert "500 of 1500 rows checked." in body
     assert '<progress id="job-progress" value="500" max="1500"></progress>' in body
     assert 'http-equiv="refresh"' in body
-    ImportJob.objects.filter(pk=job.pk).update(phase=ImportJob.Phase.WRITING)
+    ImportJob.objects.filter(pk=job.pk).update(phase=ImportJob.Phase.WRITING, started_at=timezone.now())
     body = coordinator_client.get(url).content.decode()
     assert "1500 rows checked, now being written. Nothing is saved until all of them are" in body
-    assert 'http-equiv="refresh"' in body
+    assert 'http-equiv="refresh"' in body and 'id="job-stalled"' not in body
+    # Running for over 30 minutes: the page says its worker may have stopped.
+    ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(minutes=31))
+    body = coordinator_client.get(url).content.decode()
+    assert 'id="job-stalled"' in body and "its worker may have stopped" in body
+
+
+@pytest.mark.django_db
+def test_a_job_nobody_starts_says_the_worker_may_not_be_running(coordinator_client):
+    with override_settings(TASKS=DUMMY_TASKS):
+        response = confirmed(coordinator_client)
+    url = response["Location"]
+    assert 'id="job-stalled"' not in coordinator_client.get(url).content.decode()
+    ImportJob.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+    body = coordinator_client.get(url).content.decode()
+    assert 'id="job-stalled"' in body and "the task worker (db_worker) may not be running" in body
 
 
 @pytest.mark.django_db
