@@ -48,7 +48,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG e
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",  # django.contrib.admin with the site of config/admin_site.py
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,10 +59,10 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "csp",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, named in Chinese
     "simple_history",
     "django_tasks",
-    "django_tasks_db",
+    "config.apps.TasksDatabaseConfig",  # django-tasks-db, named in Chinese
     "enterprises",
     "visits",
     "issues",

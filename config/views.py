@@ -9,6 +9,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.core.signals import got_request_exception
 from django.db import connection
 from django.http import Http404, HttpResponse, HttpResponseRedirect, HttpResponseServerError, JsonResponse
+from django.shortcuts import resolve_url
 from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse
@@ -42,18 +43,23 @@ def favicon(request):
     return HttpResponseRedirect(static("app/favicon.svg"))
 
 
+def home_url(user) -> str:
+    """Where a signed-in user starts: leadership on the dashboard (the page it reads), an
+    enterprise's account on its own page, everyone else on "My work"."""
+    from issues.roles import Role, is_enterprise_contact, roles_of
+
+    if roles_of(user) == {Role.LEADER}:
+        return reverse("dashboard:index")
+    if is_enterprise_contact(user):
+        return reverse("enterprise:home")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
 class LoginView(auth_views.LoginView):
-    """Django's login; with no page asked for, leadership lands on the dashboard (the page
-    it reads), an enterprise's account on its own page, everyone else on "My work"."""
+    """Django's login; with no page asked for, each user lands on their start page."""
 
     def get_default_redirect_url(self):
-        from issues.roles import Role, is_enterprise_contact, roles_of
-
-        if roles_of(self.request.user) == {Role.LEADER}:
-            return reverse("dashboard:index")
-        if is_enterprise_contact(self.request.user):
-            return reverse("enterprise:home")
-        return super().get_default_redirect_url()
+        return home_url(self.request.user)
 
 
 class ErrorPagesInDebugMiddleware:

@@ -13,24 +13,27 @@ Rules kept here:
 from datetime import date
 
 from django import forms
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, transaction
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import permissions, workflow
+from . import people, permissions, workflow
 from .admin_forms import (
     AssignForm,
     CloseForm,
@@ -57,19 +60,32 @@ from .models import (
     Objection,
     OfficialDay,
     OfficialDayKind,
+    RequestStatus,
     Scope,
+    Status,
 )
+from .people import person_name
 from .permissions import Action
-from .roles import is_coordinator, sees_everything
+from .roles import Role, is_coordinator, sees_everything
 from .spreadsheet import csv_response, xlsx_response
 from .trail import TrailAdminMixin
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def person_name(user) -> str:
-    """A person as coordinators know them: the name, not the login."""
-    return (user.get_full_name() or user.get_username()) if user else ""
+def person_column(field: str, model=None, description=None):
+    """A list or read-only column showing the person in `field` by name (`issues.people`),
+    sorted by name; `model` gives the column the field's own label."""
+
+    @admin.display(
+        description=description or model._meta.get_field(field).verbose_name,
+        ordering=f"{field}__first_name",
+    )
+    def column(self, obj):
+        return person_name(getattr(obj, field))
+
+    column.__name__ = f"{field}_name"
+    return column
 
 
 def error_text(error: Exception) -> str:
@@ -90,6 +106,9 @@ class VisibleIssuesMixin:
             return qs
         visible = permissions.visible_issues(request.user, Issue.objects.all())
         return qs.filter(**{f"{self.issue_lookup}__in": visible.values("pk")})
+
+
+ADMIN_MEDIA = forms.Media(css={"all": ["app/app.css", "app/admin.css"]})
 
 
 class WorkflowOnlyMixin:
@@ -233,6 +252,24 @@ class ColourFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TriageFilter(admin.SimpleListFilter):
+    """The triage queue (待分派): new issues nobody has decided on yet. An issue linked to a
+    common issue was triaged when it was linked: it waits for the common one, not for triage."""
+
+    title = _("triage")
+    parameter_name = "triage"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", _("Waiting for triage")), ("following", _("Following a common issue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(status=Status.NEW, triaged_at__isnull=True)
+        if self.value() == "following":
+            return queryset.filter(common_issue__isnull=False)
+        return queryset
+
+
 # -- issue: inlines -----------------------------------------------------------------------------
 
 
@@ -260,19 +297,26 @@ class IssueEventInline(ReadOnlyInline):
     fields = [
         "at",
         "kind",
-        "actor",
+        "actor_name",
         "status_from",
         "status_to",
         "department",
-        "owner",
+        "owner_name",
         "deadline_from",
         "deadline_to",
         "note",
     ]
     ordering = ["at", "id"]
+    actor_name = person_column("actor", IssueEvent)
+    owner_name = person_column("owner", IssueEvent)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "department", "owner")
+
+
+@admin.display(description=_("recorded by"), ordering="recorded_by__first_name")
+def recorded_by_name(model_admin, obj):
+    return person_name(obj.recorded_by) or _("The enterprise itself")
 
 
 class FeedbackRoundInline(ReadOnlyInline):
@@ -287,9 +331,10 @@ class FeedbackRoundInline(ReadOnlyInline):
         "solution_satisfaction",
         "sent_back",
         "comment",
-        "recorded_by",
+        "recorded_by_name",
     ]
     ordering = ["number"]
+    recorded_by_name = recorded_by_name
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("recorded_by")
@@ -320,7 +365,7 @@ WORKFLOW_FIELDS = (
     "scope",
     "common_issue",
     "lead_department",
-    "owner",
+    "owner_name",
     "deadline",
     "original_deadline",
     "respond_by",
@@ -331,7 +376,7 @@ WORKFLOW_FIELDS = (
     "outcome",
     "close_reason",
     "solved_on_site",
-    "raised_by",
+    "raised_by_name",
     "raised_on",
     "assigned_at",
     "triaged_at",
@@ -377,22 +422,29 @@ EXPORT_HEADER = (
 class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
     form = IssueChangeForm
     add_form = IssueAddForm
+
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
     change_form_template = "admin/issues/issue/change_form.html"
 
+    # Fits 1366 px beside the filters (#17): the title carries its enterprise and category
+    # on a second line, names and dates are short, long texts are truncated (full on hover).
     list_display = [
         "id",
-        "title",
-        "status_badge",
+        "title_cell",
+        "status_badge",  # with the common issue it follows
         "colour_badge",  # with the days overdue: one column, not two
-        "deadline",
-        "lead_department",
+        "deadline_short",
+        "department_short",
         "owner_name",
-        "enterprise",
-        "raised_on",
+        "raised_short",
     ]
-    list_display_links = ["title"]
-    list_select_related = ["lead_department", "owner", "enterprise"]
+    list_display_links = ["title_cell"]
+    list_select_related = ["lead_department", "owner", "enterprise", "category"]
     list_filter = [
+        TriageFilter,
         "status",
         OverdueFilter,
         DueSoonFilter,
@@ -404,7 +456,14 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
         "scope",
         "priority",
     ]
-    search_fields = ["title", "description", "enterprise__name", "enterprise__credit_code", "=id"]
+    search_fields = [
+        "title",
+        "description",
+        "enterprise__name",
+        "enterprise__credit_code",
+        "=id",
+        *people.search_fields("owner"),
+    ]
     autocomplete_fields = ["enterprise", "visit", "survey_response"]
     list_per_page = 25
     show_full_result_count = False  # saves a COUNT(*) over the whole table per page
@@ -423,9 +482,9 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
             _("Status and responsibility (changed only through the workflow)"),
             {
                 "fields": [
-                    "status",
+                    "status_badge",
                     "supervision_colour",
-                    ("lead_department", "owner"),
+                    ("lead_department", "owner_name"),
                     ("deadline", "original_deadline"),
                     "respond_by",
                     ("due_soon_from", "stalled_from", "last_progress_on"),
@@ -440,8 +499,8 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
                     ("source", "scope"),
                     "visit",
                     "survey_response",
-                    "common_issue",
-                    ("raised_by", "raised_on"),
+                    "common_issue_link",
+                    ("raised_by_name", "raised_on"),
                 ]
             },
         ),
@@ -494,7 +553,7 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return (*WORKFLOW_FIELDS, "supervision_colour")
+        return (*WORKFLOW_FIELDS, "status_badge", "supervision_colour", "common_issue_link")
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -507,7 +566,79 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj is not None else []
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if request.GET.get("scope") == Scope.COMMON:
+            actions.pop("merge_into_common_issue", None)  # a common issue links to no other
+        return actions
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/assign/",
+                self.admin_site.admin_view(self.assign_view),
+                name="issues_issue_assign",
+            ),
+            *super().get_urls(),
+        ]
+
     # -- saving through the workflow ---------------------------------------------------------
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The change page offers the triage steps its issue allows (the changelist actions
+        # work on many issues at once): assigning a new issue here, in one step.
+        if (
+            obj is not None
+            and self.has_change_permission(request)
+            and workflow.state_allows(Action.ASSIGN, obj)
+        ):
+            context["assign_url"] = reverse("admin:issues_issue_assign", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def assign_view(self, request, object_id):
+        """Assign one issue from its change page: the assign action's form, for this issue."""
+        issue = self.get_object(request, object_id)
+        if issue is None:
+            raise Http404
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        change_url = reverse("admin:issues_issue_change", args=[issue.pk])
+        if not workflow.state_allows(Action.ASSIGN, issue):
+            self.message_user(request, _("Only new issues can be assigned."), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        form = AssignForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            try:
+                workflow.assign(
+                    issue_id=issue.pk,
+                    by=request.user,
+                    department=data["department"],
+                    owner=data["owner"],
+                    deadline=data["deadline"],
+                    note=data["note"],
+                )
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, error_text(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request, ngettext("%(n)d issue assigned.", "%(n)d issues assigned.", 1) % {"n": 1}
+                )
+                return HttpResponseRedirect(change_url)
+        return self.render_action_form(
+            request,
+            [issue],
+            form,
+            action="assign_issues",
+            title=_("Assign issues"),
+            intro=self.assign_intro(issue),
+        )
+
+    @staticmethod
+    def assign_intro(issue) -> str:
+        if issue.scope == Scope.COMMON:
+            return _("The new enterprise issues linked to this common issue are assigned with it.")
+        return ""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -547,15 +678,72 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
 
     # -- list columns ------------------------------------------------------------------------
 
-    @admin.display(description=_("owner"), ordering="owner__first_name")
-    def owner_name(self, obj):
-        return person_name(obj.owner)
+    owner_name = person_column("owner", Issue)
+    raised_by_name = person_column("raised_by", Issue)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
-        return format_html(
+        badge = format_html(
             '<span class="status-{}">&nbsp;{}&nbsp;</span>', obj.status, obj.get_status_display()
         )
+        if obj.common_issue_id:
+            # Not waiting for triage: it follows the common issue (assigned and resolved with it).
+            mark = _("Merged into common issue #%(id)s") % {"id": obj.common_issue_id}
+            return format_html('{} <span class="follows-common">{}</span>', badge, mark)
+        if obj.scope == Scope.COMMON:
+            return format_html('{} <span class="common-mark">{}</span>', badge, _("Common issue"))
+        return badge
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_cell(self, obj):
+        where = " · ".join(
+            part for part in (obj.enterprise.name if obj.enterprise else "", obj.category.name) if part
+        )
+        return format_html(
+            '<span class="issue-title" title="{}">{}</span><span class="issue-where" title="{}">{}</span>',
+            obj.title,
+            Truncator(obj.title).chars(28),
+            where,
+            Truncator(where).chars(30),
+        )
+
+    @admin.display(description=_("due"), ordering="deadline")
+    def deadline_short(self, obj):
+        return date_format(obj.deadline, "Y-m-d") if obj.deadline else "–"
+
+    @admin.display(description=_("raised"), ordering="raised_on")
+    def raised_short(self, obj):
+        return date_format(obj.raised_on, "Y-m-d")
+
+    @admin.display(description=_("department"), ordering="lead_department__name")
+    def department_short(self, obj):
+        department = obj.lead_department
+        if department is None:
+            return "–"
+        return format_html(
+            '<span title="{}">{}</span>', department.name, department.short_name or department.name
+        )
+
+    @admin.display(description=_("common issue"))
+    def common_issue_link(self, obj):
+        """Which common issue this one follows; on a common issue, the issues that follow it."""
+        if obj.common_issue_id:
+            return format_html(
+                '<a href="{}">{}</a> {}',
+                reverse("admin:issues_issue_change", args=[obj.common_issue_id]),
+                _("Merged into common issue #%(id)s") % {"id": obj.common_issue_id},
+                obj.common_issue.title,
+            )
+        if obj.scope != Scope.COMMON:
+            return "–"
+        count = obj.linked_issues.count()
+        text = ngettext(
+            "Common issue: %(n)d enterprise issue follows it",
+            "Common issue: %(n)d enterprise issues follow it",
+            count,
+        ) % {"n": count}
+        url = reverse("admin:issues_issue_changelist") + f"?common_issue__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, text)
 
     @admin.display(description=_("colour"), ordering="colour")
     def colour_badge(self, obj):
@@ -763,16 +951,18 @@ class IssueEventAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
         "at",
         "issue",
         "kind",
-        "actor",
+        "actor_name",
         "status_from",
         "status_to",
         "department",
-        "owner",
+        "owner_name",
         "note_short",
     ]
     list_select_related = ["issue", "actor", "department", "owner"]
     list_filter = ["kind", "status_to", "department", "at"]
-    search_fields = ["note", "issue__title", "=issue__id"]
+    search_fields = ["note", "issue__title", "=issue__id", *people.search_fields("actor")]
+    actor_name = person_column("actor", IssueEvent)
+    owner_name = person_column("owner", IssueEvent)
     show_full_result_count = False
     ordering = ["-at", "-id"]
 
@@ -804,11 +994,44 @@ class DecisionAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
     list_filter = ["status", "decided_at"]
     list_select_related = ["issue"]
 
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
+    # The change page (view only): the request, then one line that says what became of it.
+    request_fields: list[str] = []
+
+    def get_fields(self, request, obj=None):
+        fields = [*self.request_fields, "decision"]
+        if obj is not None and obj.status not in (RequestStatus.PENDING, RequestStatus.WITHDRAWN):
+            fields.append("decision_note")  # a withdrawal's note only repeats the decision
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
     def has_decide_permission(self, request):
         return self.has_view_permission(request) and is_coordinator(request.user)
 
     def label(self, obj):
         return f"#{obj.issue_id} {obj.issue.title}"
+
+    @admin.display(description=_("issue"), ordering="issue_id")
+    def issue_short(self, obj):
+        return Truncator(str(obj.issue)).chars(24)
+
+    @admin.display(description=_("decision"), ordering="status")
+    def decision(self, obj):
+        """Pending, approved or refused by whom and when, or withdrawn: a request withdrawn
+        because the issue was resolved first was never decided, and must not read as
+        refused by the department that resolved it (#17)."""
+        status = format_html('<span class="request-{}">{}</span>', obj.status, obj.get_status_display())
+        if obj.status == RequestStatus.WITHDRAWN:
+            return format_html("{} · {}", status, _("not decided: the issue was resolved first"))
+        if obj.status == RequestStatus.PENDING or obj.decided_by is None:
+            return status
+        at = date_format(timezone.localtime(obj.decided_at), "Y-m-d H:i") if obj.decided_at else ""
+        return format_html("{} · {} {}", status, person_name(obj.decided_by), at)
 
     def decide_with_form(self, request, queryset, form_class, *, action, title, step, done_message):
         form = form_class(request.POST if "apply" in request.POST else None)
@@ -842,18 +1065,26 @@ def decided(n):
 
 @admin.register(ExtensionRequest)
 class ExtensionRequestAdmin(DecisionAdmin):
+    # Five short columns: the decision is in view at 1366 px, beside the filters (#17).
     list_display = [
+        "issue_short",
+        "requested_by_name",
+        "current_deadline",
+        "requested_deadline",
+        "decision",
+    ]
+    list_select_related = ["issue", "requested_by", "decided_by"]
+    search_fields = ["issue__title", "reason", "=issue__id", *people.search_fields("requested_by")]
+    actions = ["approve", "refuse"]
+    request_fields = [
         "issue",
-        "requested_by",
+        "requested_by_name",
         "requested_at",
         "current_deadline",
         "requested_deadline",
-        "status",
-        "decided_by",
+        "reason",
     ]
-    list_select_related = ["issue", "requested_by", "decided_by"]
-    search_fields = ["issue__title", "reason"]
-    actions = ["approve", "refuse"]
+    requested_by_name = person_column("requested_by", ExtensionRequest)
 
     @admin.action(permissions=["decide"], description=_("Approve: move the deadline"))
     def approve(self, request, queryset):
@@ -884,17 +1115,24 @@ class ExtensionRequestAdmin(DecisionAdmin):
 @admin.register(Objection)
 class ObjectionAdmin(DecisionAdmin):
     list_display = [
-        "issue",
+        "issue_short",
         "department",
-        "raised_by",
-        "raised_at",
+        "raised_by_name",
         "suggested_department",
-        "status",
-        "decided_by",
+        "decision",
     ]
     list_select_related = ["issue", "department", "raised_by", "suggested_department", "decided_by"]
-    search_fields = ["issue__title", "reason"]
+    search_fields = ["issue__title", "reason", "=issue__id", *people.search_fields("raised_by")]
     actions = ["uphold", "reject"]
+    request_fields = [
+        "issue",
+        "department",
+        "raised_by_name",
+        "raised_at",
+        "suggested_department",
+        "reason",
+    ]
+    raised_by_name = person_column("raised_by", Objection)
 
     @admin.action(permissions=["decide"], description=_("Uphold: reassign to another department"))
     def uphold(self, request, queryset):
@@ -945,14 +1183,26 @@ class FeedbackRoundAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin
         "sent_back",
         "recorded_by_name",
     ]
+    fields = [
+        "issue",
+        "number",
+        "contacted_on",
+        "channel",
+        "contact_name",
+        "reply_satisfaction",
+        "solution_satisfaction",
+        "sent_back",
+        "comment",
+        "recorded_by_name",
+        "recorded_at",
+    ]
+    readonly_fields = fields
     list_select_related = ["issue", "recorded_by"]
     list_filter = ["channel", "solution_satisfaction", "reply_satisfaction", "sent_back", "contacted_on"]
     search_fields = ["issue__title", "comment", "contact_name", "=issue__id"]
     ordering = ["-contacted_on", "-id"]
 
-    @admin.display(description=_("recorded by"), ordering="recorded_by__first_name")
-    def recorded_by_name(self, obj):
-        return person_name(obj.recorded_by) or _("The enterprise itself")
+    recorded_by_name = recorded_by_name
 
 
 class OfficialDayImportForm(forms.Form):
@@ -1058,7 +1308,8 @@ class OfficialDayAdmin(admin.ModelAdmin):
 class FeedbackRequestAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
     """Feedback links issued to enterprises: their state, and revoking one that leaked."""
 
-    list_display = ["issue", "created_at", "expires_at", "used_at", "revoked_at", "created_by"]
+    list_display = ["issue", "created_at", "expires_at", "used_at", "revoked_at", "created_by_name"]
+    created_by_name = person_column("created_by", FeedbackRequest)
     list_select_related = ["issue", "created_by"]
     list_filter = ["created_at", "used_at", "revoked_at"]
     search_fields = ["=issue__id", "issue__title"]
@@ -1092,10 +1343,94 @@ class NotificationAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
 admin.site.unregister(get_user_model())
 
 
+# -- users, roles (groups) and permissions, in Chinese (#17) ------------------------------------
+
+PERMISSION_ACTIONS = {
+    "add": _("may add"),
+    "change": _("may change"),
+    "delete": _("may delete"),
+    "view": _("may view"),
+}
+
+
+def permission_label(permission) -> str:
+    """`问题 | 延期申请 | 可查看`: Django stores permission names in English when the tables
+    are created; this reads them in the user's language from the app and model names."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    app = django_apps.get_app_config(content_type.app_label).verbose_name
+    model_name = model._meta.verbose_name if model else content_type.model
+    action, _sep, rest = permission.codename.partition("_")
+    if action in PERMISSION_ACTIONS and model is not None and rest == model._meta.model_name:
+        what = PERMISSION_ACTIONS[action]
+    else:
+        what = _(permission.name)  # a permission of our own: its name is in the catalogue
+    return f"{app} | {model_name} | {what}"
+
+
+def role_label(group) -> str:
+    """A group is a role (issues.roles): its Chinese name, the group's own name otherwise."""
+    return str(Role(group.name).label) if group.name in Role.values else group.name
+
+
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return permission_label(obj)
+
+
+class RoleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return role_label(obj)
+
+
+class ChineseLabelsMixin:
+    """Roles and permissions by their Chinese names in the pickers of users and groups."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in ("permissions", "user_permissions"):
+            kwargs["form_class"] = PermissionChoiceField
+            kwargs.setdefault(
+                "queryset",
+                Permission.objects.select_related("content_type").order_by("content_type", "codename"),
+            )
+        elif db_field.name == "groups":
+            kwargs["form_class"] = RoleChoiceField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
 @admin.register(get_user_model())
-class UserAdmin(TrailAdminMixin, auth_admin.UserAdmin):
+class UserAdmin(ChineseLabelsMixin, TrailAdminMixin, auth_admin.UserAdmin):
     """Django's user admin, with the trail of each account (its groups, i.e. roles, too) on
-    its History page."""
+    its History page; people found by name or login, roles and permissions in Chinese."""
+
+    list_display = ["username", "full_name", "email", "roles", "is_staff", "is_active"]
+    list_filter = ["groups", "is_staff", "is_active", "departments"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("full name"), ordering="first_name")
+    def full_name(self, obj):
+        return person_name(obj)
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj):
+        return "、".join(role_label(group) for group in obj.groups.all())
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ChineseLabelsMixin, auth_admin.GroupAdmin):
+    """Roles are groups named by their code (issues.roles): shown by their Chinese name."""
+
+    list_display = ["role_name", "name"]
+
+    @admin.display(description=_("role"), ordering="name")
+    def role_name(self, obj):
+        return role_label(obj)
 
 
 @admin.register(Attachment)
@@ -1103,7 +1438,8 @@ class AttachmentAdmin(admin.ModelAdmin):
     """Evidence files: found here by name, checksum or issue; added only on the issue and
     visit pages (checked by content), never changed or deleted here."""
 
-    list_display = ["name", "kind", "issue", "visit", "size", "uploaded_by", "uploaded_at", "open_link"]
+    list_display = ["name", "kind", "issue", "visit", "size", "uploaded_by_name", "uploaded_at", "open_link"]
+    uploaded_by_name = person_column("uploaded_by", Attachment)
     list_select_related = ["issue", "visit", "visit__enterprise", "uploaded_by"]
     list_filter = ["kind", "uploaded_at"]
     search_fields = ["name", "=sha256", "=issue__id", "=visit__id"]
@@ -1117,7 +1453,7 @@ class AttachmentAdmin(admin.ModelAdmin):
         "issue",
         "event",
         "visit",
-        "uploaded_by",
+        "uploaded_by_name",
         "uploaded_at",
         "open_link",
     ]

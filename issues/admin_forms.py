@@ -6,12 +6,14 @@ None of them saves anything itself: `issues.admin` passes their cleaned data to
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import DateInput
 
 from .models import OPEN_STATUSES, Category, Department, Issue, Outcome, Scope
+from .people import person_name, person_with_departments
 from .workflow import EDITABLE_FIELDS
 
 
@@ -87,14 +89,42 @@ class IssueChangeForm(forms.ModelForm):
         return cleaned
 
 
-def member_label(user) -> str:
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
+class MemberSelect(forms.Select):
+    """Each person's option says which departments they belong to (`data-departments`), so
+    static/app/assign_form.js can offer only the members of the department chosen."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-departments"] = " ".join(str(d.pk) for d in instance.active_departments)
+        return option
 
 
 class MemberChoiceField(forms.ModelChoiceField):
+    widget = MemberSelect
+
     def label_from_instance(self, obj):
-        return member_label(obj)
+        return person_with_departments(obj, obj.active_departments)
+
+
+def department_members(department=None):
+    """Active people of active departments (of `department` only, when given), each with
+    their active departments at hand (`active_departments`): one query for all of them."""
+    people = get_user_model().objects.filter(is_active=True, departments__is_active=True)
+    if department is not None:
+        people = people.filter(departments=department)
+    return (
+        people.distinct()
+        .order_by("first_name", "username")
+        .prefetch_related(
+            Prefetch(
+                "departments",
+                queryset=Department.objects.filter(is_active=True).order_by("name"),
+                to_attr="active_departments",
+            )
+        )
+    )
 
 
 class ActionForm(forms.Form):
@@ -104,6 +134,10 @@ class ActionForm(forms.Form):
 
 
 class AssignForm(ActionForm):
+    """Department, owner and deadline in one step. The owner picker lists the members of the
+    department chosen: narrowed in the browser (static/app/assign_form.js), and on the server
+    once a department is posted, so a form shown again offers only that department's people."""
+
     department = forms.ModelChoiceField(
         label=_("Lead department"), queryset=Department.objects.filter(is_active=True)
     )
@@ -116,14 +150,12 @@ class AssignForm(ActionForm):
     deadline = forms.DateField(label=_("Deadline"), widget=DateInput)
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
+    class Media:
+        js = ["app/assign_form.js"]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, departments__is_active=True)
-            .distinct()
-            .order_by("username")
-        )
+        self.fields["owner"].queryset = department_members()
 
     def clean_deadline(self):
         deadline = self.cleaned_data["deadline"]
@@ -138,8 +170,11 @@ class AssignForm(ActionForm):
             self.add_error(
                 "owner",
                 _("%(owner)s is not a member of %(department)s.")
-                % {"owner": member_label(owner), "department": department},
+                % {"owner": person_name(owner), "department": department},
             )
+        if department:
+            # Shown again (an error anywhere): only the people the department has.
+            self.fields["owner"].queryset = department_members(department)
         return cleaned
 
 

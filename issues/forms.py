@@ -26,14 +26,14 @@ from .models import (
     Scope,
     Status,
 )
+from .people import person_name
 from .permissions import Action, can
 from .roles import is_coordinator
-from .spreadsheet import person
 
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return person(obj)
+        return person_name(obj)
 
 
 def department_members():

@@ -35,6 +35,7 @@ from .models import (
     NotificationPreference,
     NotificationStatus,
 )
+from .people import person_name
 from .roles import Role
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def notify(kind: str, issue: Issue, **context) -> list[Notification]:
             )
     wanting_chat = [p for p in people if (preferences.get(p.pk) or NotificationPreference(user=p)).chat]
     if wanting_chat or not people:
-        names = "、".join(p.get_full_name() or p.get_username() for p in wanting_chat)
+        names = "、".join(person_name(p) for p in wanting_chat)
         chat_body = f"{subject}\n{body}" + (f"\n@{names}" if names else "")
         for url in chats:
             rows.append(

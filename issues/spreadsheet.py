@@ -17,6 +17,8 @@ from urllib.parse import quote
 from django.http import HttpResponse
 from django.utils import timezone
 
+from .people import person_name
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -107,11 +109,6 @@ def xlsx_response(filename: str, sheets) -> HttpResponse:
 # -- an issue as a spreadsheet row: the list export, the admin export and the weekly list -------
 
 
-def person(user) -> str:
-    """A person as colleagues know them: the name, not the login."""
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
 def issue_columns() -> list[tuple[str, object]]:
     """(header, value of an issue) for every issue spreadsheet; headers in the user's
     language. Issues come from `IssueQuerySet.for_spreadsheet` (colour, names, latest note)."""
@@ -133,7 +130,7 @@ def issue_columns() -> list[tuple[str, object]]:
         (_("Source"), lambda i: i.get_source_display()),
         (_("Priority"), lambda i: i.get_priority_display()),
         (_("Lead department"), lambda i: i.lead_department.name if i.lead_department else ""),
-        (_("Owner"), lambda i: person(i.owner)),
+        (_("Owner"), lambda i: person_name(i.owner)),
         (_("Raised on"), lambda i: i.raised_on),
         (_("Deadline"), lambda i: i.deadline),
         (_("Original deadline"), lambda i: i.original_deadline),

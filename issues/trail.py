@@ -32,6 +32,8 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 from simple_history.utils import get_m2m_reverse_field_name
 
+from .people import person_name
+
 
 class TrailRecordBase(models.Model):
     """Added to every history record: the request that wrote it. A page that saves a visit
@@ -152,7 +154,7 @@ class Entry:
         user = self.user
         if user is None:
             return _("system")
-        return user.get_full_name() or user.get_username()
+        return person_name(user)
 
 
 def _tracked_fields(history_model) -> list:
@@ -262,8 +264,8 @@ def entries(obj, *, limit: int = 30, formatters: dict[str, Callable] | None = No
     for model, pks in wanted.items():
         for related in model._default_manager.filter(pk__in=pks):
             # People by name, as colleagues know them; everything else as it prints itself.
-            full_name = related.get_full_name() if hasattr(related, "get_full_name") else ""
-            names[(model, related.pk)] = full_name or str(related)
+            is_person = hasattr(related, "get_full_name")
+            names[(model, related.pk)] = person_name(related) if is_person else str(related)
 
     result = []
     for first, newest, kind, diffs in reversed(raw[-limit:]):

@@ -262,8 +262,6 @@ def _not_offered_now(user, issue: Issue) -> set[str]:
     depts = department_ids(user)
     if not any(c.department_id in depts and c.reported_on is None for c in issue.co_handlings.all()):
         hidden.add(Action.CO_REPORT)
-    if issue.scope == "common":
-        hidden.add(Action.MERGE)  # a common issue is not linked to another one
     rounds = list(issue.feedback_rounds.all())
     if not rounds or (issue.resolved_at and rounds[-1].recorded_at < issue.resolved_at):
         hidden.add(Action.CONFIRM)  # nothing answered about this resolution yet

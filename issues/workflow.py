@@ -51,6 +51,7 @@ from .models import (
     Source,
     Status,
 )
+from .people import person_name
 from .permissions import Action, can, can_raise_issues, department_ids, enterprise_id
 from .roles import is_coordinator, is_enterprise_contact
 
@@ -100,6 +101,8 @@ class ConflictError(WorkflowError):
 
 
 def state_allows(action: str, issue: Issue) -> bool:
+    if action == Action.MERGE and issue.scope == Scope.COMMON:
+        return False  # a common issue is not linked to another one (#17)
     return issue.status in ACTION_STATUSES.get(action, frozenset())
 
 
@@ -195,7 +198,7 @@ def _check_owner(department: Department, owner) -> None:
         raise WorkflowError(
             {
                 "owner": _("%(owner)s is not a member of %(department)s.")
-                % {"owner": owner, "department": department}
+                % {"owner": person_name(owner), "department": department}
             }
         )
 

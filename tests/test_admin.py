@@ -412,10 +412,10 @@ def test_issue_event_is_read_only_in_admin(as_user, coordinator, dept_a, new_iss
     assert "delete_selected" not in listing.content.decode()
 
 
-def test_department_staff_gets_the_admin_login_page(as_user, staff_a):
+def test_department_staff_is_sent_to_their_start_page_not_the_admin_login(as_user, staff_a):
     response = as_user(staff_a).get("/admin/", follow=True)
-    assert response.redirect_chain[-1][0].startswith(reverse("admin:login"))
-    assert "not authorized to access this page" in response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("home")
+    assert "not authorized to access this page" not in response.content.decode()
 
 
 @pytest.mark.parametrize("role", ["department", "leader"])
