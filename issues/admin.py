@@ -82,7 +82,7 @@ def person_column(field: str, model=None, description=None):
         ordering=f"{field}__first_name",
     )
     def column(self, obj):
-        return person_name(getattr(obj, field))
+        return person_name(getattr(obj, field)) or self.get_empty_value_display()
 
     column.__name__ = f"{field}_name"
     return column
@@ -947,6 +947,10 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
 class IssueEventAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
     """The append-only record: read-only here, as in the database."""
 
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
     list_display = [
         "at",
         "issue",
@@ -1427,6 +1431,8 @@ class GroupAdmin(ChineseLabelsMixin, auth_admin.GroupAdmin):
     """Roles are groups named by their code (issues.roles): shown by their Chinese name."""
 
     list_display = ["role_name", "name"]
+    fields = ["role_name", "name", "permissions"]
+    readonly_fields = ["role_name"]
 
     @admin.display(description=_("role"), ordering="name")
     def role_name(self, obj):

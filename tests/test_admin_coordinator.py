@@ -291,5 +291,8 @@ def test_admin_names_apps_roles_and_permissions_in_chinese(client, admin_user):
     page = client.get(reverse("admin:auth_group_change", args=[group.pk])).content.decode()
     assert "Can view" not in page and "Can add" not in page
     assert "可查看" in page
+    assert "统筹协调" in page  # the group's role, by name
+    # The two-box picker's own words, which Django's Chinese catalogue lacks.
+    assert '"Choose all %s": "\\u5168\\u9009%s"' in client.get(reverse("admin:jsi18n")).content.decode()
     groups = client.get(reverse("admin:auth_group_changelist")).content.decode()
     assert "统筹协调" in groups or "协调" in groups
