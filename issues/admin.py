@@ -177,7 +177,8 @@ class DepartmentAdmin(TrailAdminMixin, admin.ModelAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "sort_order", "is_active"]
+    # By name: the code ("approvals") is the seed data's key, on the change page only (#17).
+    list_display = ["name", "sort_order", "is_active"]
     list_editable = ["sort_order", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "code"]
