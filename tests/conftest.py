@@ -2,10 +2,10 @@
 issues most tests start from (`new_issue`, `issue_a`)."""
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .factories import DepartmentFactory, UserFactory
-from .helpers import assign, raise_issue
+from .helpers import assign, login, raise_issue
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +82,20 @@ def as_user(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def coordinator_client(client, coordinator):
+    """The test client signed in as the coordinator, in English (see helpers.login)."""
+    return login(client, coordinator)
+
+
+@pytest.fixture
+def english():
+    """Messages in English, the source strings tests assert on; a module opts in with
+    `pytestmark = pytest.mark.usefixtures("english")`."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

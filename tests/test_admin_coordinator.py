@@ -37,11 +37,6 @@ def sun_jing(samr):
     return UserFactory(username="demo_samr", first_name="孙静", role="department", department=samr)
 
 
-@pytest.fixture
-def coordinator_client(client, coordinator):
-    return login(client, coordinator)
-
-
 # -- 5. people by name, not login ----------------------------------------------------------------
 
 

@@ -14,7 +14,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.urls import reverse
-from django.utils import translation
 
 from enterprises.models import Enterprise, Survey, SurveyResponse
 from enterprises.survey_import import import_survey_file
@@ -29,17 +28,7 @@ IMPORT_URL = "/admin/enterprises/survey/import/"
 SURVEY = "2023年一季度重点企业问卷"
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def coordinator_client(client, coordinator):
-    client.force_login(coordinator)
-    client.cookies["django_language"] = "en"
-    return client
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def counts():

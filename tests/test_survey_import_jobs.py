@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone, translation
+from django.utils import timezone
 from django_tasks import task_backends
 
 from enterprises import import_jobs
@@ -27,17 +27,7 @@ DUMMY_TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"
 SAMPLE = FIXTURES / "survey-gb18030.csv"  # the sample of shared/data: 12 rows, 14 needs
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def coordinator_client(client, coordinator):
-    client.force_login(coordinator)
-    client.cookies["django_language"] = "en"
-    return client
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def confirmed(client, path=SAMPLE, **kwargs):

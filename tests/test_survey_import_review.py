@@ -12,7 +12,6 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 
 from enterprises.models import District, Enterprise, Sector, SurveyResponse
 from enterprises.survey_import import need_key
@@ -37,17 +36,7 @@ CODE = "91120111NEUCAKJX4R"
 GREAT_WALL = "长城汽车股份有限公司天津哈弗分公司"
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def coordinator_client(client, coordinator):
-    client.force_login(coordinator)
-    client.cookies["django_language"] = "en"
-    return client
+pytestmark = pytest.mark.usefixtures("english")
 
 
 # -- 8. many problems: the first 100 listed, the rest counted ------------------------------------
