@@ -112,7 +112,8 @@ ADMIN_MEDIA = forms.Media(css={"all": ["app/app.css", "app/admin.css"]})
 
 
 class WorkflowOnlyMixin:
-    """Rows that only the workflow writes: viewable, never added, changed or deleted here."""
+    """Rows that only the app writes (the workflow, uploads, the access log): viewable, never
+    added, changed or deleted in the admin. Inlines use it too."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -274,19 +275,10 @@ class TriageFilter(admin.SimpleListFilter):
 # -- issue: inlines -----------------------------------------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(WorkflowOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
@@ -1441,7 +1433,7 @@ class GroupAdmin(ChineseLabelsMixin, auth_admin.GroupAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
     """Evidence files: found here by name, checksum or issue; added only on the issue and
     visit pages (checked by content), never changed or deleted here."""
 
@@ -1471,22 +1463,13 @@ class AttachmentAdmin(admin.ModelAdmin):
 
         return visible_attachments(request.user, super().get_queryset(request))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("file"))
     def open_link(self, obj):
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open the file"))
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
     """Who exported, imported, issued feedback links and signed in: searchable by
     administrators only, never edited; `manage.py prune_access_log` removes old rows."""
 
@@ -1509,15 +1492,6 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self._administrator(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("filter"))
     def query_short(self, obj):

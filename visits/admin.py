@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 
+from issues.admin import WorkflowOnlyMixin
 from issues.models import Issue
 from issues.trail import TrailAdminMixin
 
@@ -56,7 +57,7 @@ class VisitAdminForm(forms.ModelForm):
         return cleaned
 
 
-class VisitIssueInline(admin.TabularInline):
+class VisitIssueInline(WorkflowOnlyMixin, admin.TabularInline):
     """The issues raised on the visit: shown here, handled in the issue admin."""
 
     model = Issue
@@ -73,15 +74,6 @@ class VisitIssueInline(admin.TabularInline):
 
         qs = super().get_queryset(request).select_related("category", "lead_department")
         return visible_issues(request.user, qs)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Visit)
