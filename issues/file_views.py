@@ -61,17 +61,25 @@ def file_thumbnail(request, pk: int):
     return serve(request, _visible(request, pk), thumbnail=True)
 
 
-def report_saved(request, count: int) -> None:
-    messages.success(
-        request,
-        ngettext("%(count)s file was added.", "%(count)s files were added.", count) % {"count": count},
-    )
-
-
-def report_refused(request, form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            messages.error(request, message)
+def upload_files(request, owner, **attach_to):
+    """Store the posted files on `owner` (an issue or a visit; `attach_to` names it for
+    `attachments.attach`), all or none, say what happened, and go back to its files section."""
+    form = attachments.UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        files = form.cleaned_data["files"]
+        with attachments.removed_if_failed(), transaction.atomic():  # all the files or none
+            for checked in files:
+                attachments.attach(by=request.user, checked=checked, **attach_to)
+        count = len(files)
+        messages.success(
+            request,
+            ngettext("%(count)s file was added.", "%(count)s files were added.", count) % {"count": count},
+        )
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect(f"{owner.get_absolute_url()}#files")
 
 
 @require_POST
@@ -80,13 +88,4 @@ def add_issue_files(request, pk: int):
     issue = get_object_or_404(Issue.objects.visible_to(request.user), pk=pk)
     if not attachments.may_attach_to_issue(request.user, issue):
         raise PermissionDenied(_("You may not add files to issue #%(id)s.") % {"id": issue.pk})
-    form = attachments.UploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        files = form.cleaned_data["files"]
-        with attachments.removed_if_failed(), transaction.atomic():  # all the files or none
-            for checked in files:
-                attachments.attach(by=request.user, checked=checked, issue=issue)
-        report_saved(request, len(files))
-    else:
-        report_refused(request, form)
-    return redirect(f"{issue.get_absolute_url()}#files")
+    return upload_files(request, issue, issue=issue)

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from enterprises.models import Enterprise
 from issues import attachments, trail
-from issues.file_views import report_refused, report_saved
+from issues.file_views import upload_files
 from issues.models import Attachment, Issue
 from issues.permissions import can_raise_issues
 
@@ -162,16 +162,7 @@ def visit_add_files(request, pk):
     visit = get_object_or_404(Visit.objects.visible_to(request.user), pk=pk)
     if not attachments.may_attach_to_visit(request.user, visit):
         raise PermissionDenied(_("Only the official who logged this visit, or a coordinator, may add files."))
-    form = attachments.UploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        files = form.cleaned_data["files"]
-        with attachments.removed_if_failed(), transaction.atomic():  # all the files or none
-            for checked in files:
-                attachments.attach(by=request.user, checked=checked, visit=visit)
-        report_saved(request, len(files))
-    else:
-        report_refused(request, form)
-    return redirect(f"{visit.get_absolute_url()}#files")
+    return upload_files(request, visit, visit=visit)
 
 
 def _key_enterprises():
