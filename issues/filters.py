@@ -25,7 +25,18 @@ from django_filters import (
 from config.forms import DateInput, bootstrap_widgets
 from enterprises.models import District, Sector
 
-from .models import OPEN_STATUSES, Category, Colour, Department, Issue, Priority, Scope, Source, Status
+from .models import (
+    OPEN_STATUSES,
+    Category,
+    Colour,
+    Department,
+    Issue,
+    Priority,
+    Scope,
+    Source,
+    Status,
+    now_conditions,
+)
 
 SEARCH_MAX_LENGTH = 200
 # Red, then yellow, then blue, then the other open issues, then the closed ones; each by
@@ -170,6 +181,11 @@ class IssueFilter(FilterSet):
         label=_("Sort by"),
         empty_label=_("Default: overdue, behind schedule, due soon first"),
     )
+    untriaged = BooleanFilter(
+        method="filter_untriaged",
+        label=_("Waiting for triage"),
+        widget=forms.CheckboxInput,
+    )
     awaiting_answer = BooleanFilter(
         method="filter_awaiting_answer",
         label=_("Resolved, waiting for the enterprise's answer"),
@@ -219,6 +235,10 @@ class IssueFilter(FilterSet):
 
     def filter_due_soon(self, queryset, name, value):
         return queryset.due_soon(timezone.localdate()) if value else queryset
+
+    def filter_untriaged(self, queryset, name, value):
+        # The home page's "waiting for triage" figure: the same condition as its count.
+        return queryset.filter(now_conditions(timezone.localdate())["untriaged"]) if value else queryset
 
     def filter_awaiting_answer(self, queryset, name, value):
         return queryset.filter(status=Status.RESOLVED).order_by("resolved_at", "id") if value else queryset

@@ -147,7 +147,17 @@ def issue_list(request):
     if enterprise_id:
         enterprise = Enterprise.objects.filter(pk=enterprise_id).first()
     active = [
-        n for n in (*CHOICE_FILTERS, *DATE_FILTERS, "status", "overdue", "due_soon") if request.GET.get(n)
+        n
+        for n in (
+            *CHOICE_FILTERS,
+            *DATE_FILTERS,
+            "status",
+            "overdue",
+            "due_soon",
+            "untriaged",
+            "awaiting_answer",
+        )
+        if request.GET.get(n)
     ]
     errors = {
         name: errs
@@ -167,6 +177,7 @@ def issue_list(request):
             "filter_errors": errors,
             "choice_fields": [issue_filter.form[n] for n in CHOICE_FILTERS],
             "date_fields": [issue_filter.form[n] for n in DATE_FILTERS],
+            "queue_fields": [issue_filter.form[n] for n in ("untriaged", "awaiting_answer")],
             "advanced_open": bool(active),
             "active_filter_count": len(active),
         },

@@ -195,3 +195,19 @@ def test_my_work_queries_are_bounded(
 
 
 MY_WORK_QUERIES = 17  # a coordinator's: + the count of resolutions waiting for an answer
+
+
+def test_waiting_for_triage_opens_exactly_the_issues_it_counts(client, board, official, coordinator, leader):
+    # An issue merged into a common one is triaged though still new: neither counted nor listed.
+    common = workflow.create_common_issue(by=coordinator, title="共性问题", category=board["new"].category)
+    merged = raise_issue(official, title="已并入问题")
+    workflow.merge_into_common(issue_ids=[merged.pk], common_issue_id=common.pk, by=coordinator)
+    response = home(login(client, leader))
+    assert response.context["city_counts"]["untriaged"] == 1
+    link = "/issues/?untriaged=1&amp;scope=individual"
+    assert f'href="{link}"><div class="fs-4 fw-bold" id="city-new">1<' in response.content.decode()
+    listed = client.get(link.replace("&amp;", "&")).context["page"].object_list
+    assert [issue.pk for issue in listed] == [board["new"].pk]
+    # The list says what it holds, and the box keeps it when the filters change.
+    body = client.get(link.replace("&amp;", "&")).content.decode()
+    assert 'name="untriaged" class="form-check-input" id="id_untriaged" checked' in body
