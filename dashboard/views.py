@@ -74,7 +74,7 @@ NOW_LINKS = {
     "due_soon": {"due_soon": "1"},
     "yellow": {"colour": Colour.YELLOW},
     "blue": {"colour": Colour.BLUE},
-    "untriaged": {"status": "new"},
+    "untriaged": {"untriaged": "1"},
 }
 
 

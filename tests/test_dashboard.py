@@ -150,7 +150,11 @@ def links(html: str, selector: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.django_db
-def test_every_card_links_to_exactly_what_it_counts(city, leader, as_user):
+def test_every_card_links_to_exactly_what_it_counts(city, leader, coordinator, as_user):
+    # A new issue merged into a common one is triaged: not "waiting for triage", on no list of it.
+    common = workflow.create_common_issue(by=coordinator, title="共性问题", category=Category.objects.first())
+    merged = raise_issue(coordinator, EnterpriseFactory(), "已并入问题")
+    workflow.merge_into_common(issue_ids=[merged.pk], common_issue_id=common.pk, by=coordinator)
     client = as_user(leader)
     html = client.get(reverse("dashboard:index"), {"period": "12months"}).content.decode()
     checked = 0
