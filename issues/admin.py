@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -167,6 +167,8 @@ class DepartmentAdmin(TrailAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "short_name"]
     filter_horizontal = ["members"]
     list_select_related = ()  # no foreign keys shown; members are counted in SQL
+    # A robot's address typed without a scheme is an https one (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_count=Count("members", distinct=True))

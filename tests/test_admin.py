@@ -729,3 +729,19 @@ def test_changelist_shows_25_rows(as_user, coordinator, official):
         IssueFactory(raised_by=official, visit__created_by=official)
     body = as_user(coordinator).get(changelist_url()).content.decode()
     assert body.count('class="action-select"') == 25
+
+
+def test_a_robot_address_typed_without_scheme_is_kept_as_https(as_user, admin_user, dept_a):
+    response = as_user(admin_user).post(
+        reverse("admin:issues_department_change", args=[dept_a.pk]),
+        {
+            "name": dept_a.name,
+            "short_name": "发改委",
+            "is_active": "on",
+            "chat_webhook": "qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc",
+            "members": [],
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    dept_a.refresh_from_db()
+    assert dept_a.chat_webhook == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
