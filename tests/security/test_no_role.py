@@ -71,6 +71,11 @@ def test_issue_list_gives_the_no_role_page(nobody, as_user):
     response = as_user(nobody).get(reverse("issues:list"))
     assert response.status_code == 403
     assert NO_ROLE_TEMPLATE in _templates(response)
+    # No menu of pages it cannot open; logging out and changing the password stay.
+    body = response.content.decode()
+    for page in ("enterprises:list", "visits:list", "issues:list", "notification-settings"):
+        assert f'href="{reverse(page)}"' not in body.split("<main")[0], page
+    assert f'href="{reverse("password_change")}"' in body
 
 
 def test_every_page_gives_the_no_role_page_and_no_data(world, secrets, nobody, client_for):
