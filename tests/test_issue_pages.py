@@ -333,6 +333,12 @@ def test_extension_request_and_approval(client, issue_a, staff_a, coordinator):
     assert request.status == RequestStatus.APPROVED
     assert issue_a.deadline == wanted
     assert kinds(issue_a)[-2:] == [EventKind.EXTENSION_REQUESTED, EventKind.EXTENSION_APPROVED]
+    # The request says who asked and who decided, by name.
+    staff_a.first_name, coordinator.first_name = "叶敏", "王强"
+    staff_a.save(), coordinator.save()
+    page = client.get(issue_a.get_absolute_url()).content.decode()
+    today = TODAY().isoformat()
+    assert f"requested by 叶敏 · {today} · decided by 王强 · {today}" in page
 
 
 def test_refusing_an_extension_needs_a_note(client, issue_a, staff_a, coordinator):
