@@ -2,6 +2,7 @@
 issues most tests start from (`new_issue`, `issue_a`)."""
 
 import pytest
+from django.conf import settings
 from django.utils import timezone, translation
 
 from .factories import DepartmentFactory, UserFactory
@@ -14,6 +15,15 @@ def _axes_off_unless_asked(settings, request):
     # force_login and must not be affected by it (tests about lockout use the marker).
     if "axes" not in request.keywords:
         settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request through LocaleMiddleware leaves its language active in the thread; without
+    # this, a test's language would depend on the test run before it (random order).
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

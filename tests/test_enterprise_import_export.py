@@ -93,7 +93,7 @@ def test_hostile_files_are_refused_in_the_enterprise_import(administrator_client
 
 
 @pytest.mark.django_db
-def test_oversize_files_are_refused_by_the_formats(settings):
+def test_oversize_files_are_refused_by_the_formats(settings, english):
     settings.IMPORT_MAX_BYTES = 100
     data = (FIXTURES / "enterprises-gb18030.csv").read_bytes()
     with pytest.raises(ValueError, match="Split it into smaller files"):
