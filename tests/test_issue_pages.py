@@ -339,6 +339,14 @@ def test_extension_request_and_approval(client, issue_a, staff_a, coordinator):
     page = client.get(issue_a.get_absolute_url()).content.decode()
     today = TODAY().isoformat()
     assert f"requested by 叶敏 · {today} · decided by 王强 · {today}" in page
+    # A request withdrawn by resolving the issue had no decider: it says when it was withdrawn.
+    workflow.request_extension(
+        issue_id=issue_a.pk, by=staff_a, deadline=wanted + timedelta(days=9), reason="再延"
+    )
+    workflow.resolve(issue_id=issue_a.pk, by=staff_a, resolution="已办结")
+    page = client.get(issue_a.get_absolute_url()).content.decode()
+    assert f"requested by 叶敏 · {today} · withdrawn on {today}" in page
+    assert page.count("decided by") == 1
 
 
 def test_refusing_an_extension_needs_a_note(client, issue_a, staff_a, coordinator):
