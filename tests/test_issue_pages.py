@@ -1129,3 +1129,25 @@ def test_export_stops_at_its_time_budget_with_a_note(client, settings, official,
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 1 + 1 + 1  # header, the first issue, the note
     assert "1" in rows[-1][0]
+
+
+def test_the_filter_form_is_drawn_once_per_query_and_language(client, coordinator, dept_a, settings):
+    from django.core.cache import cache
+
+    from .factories import DepartmentFactory
+
+    login(client, coordinator)
+    first = client.get(reverse("issues:list"), {"status": "new"}).content.decode()
+    assert f">{dept_a.name}</option>" in first
+    DepartmentFactory(name="市数据局")
+    # The same query: the menus as drawn a moment ago, without their queries.
+    assert ">市数据局</option>" not in client.get(reverse("issues:list"), {"status": "new"}).content.decode()
+    # Another query or another language is drawn afresh, with the boxes of that query ticked.
+    other = client.get(reverse("issues:list"), {"status": "closed"}).content.decode()
+    assert ">市数据局</option>" in other
+    assert 'value="closed" class="form-check-input" id="id_status_4" checked' in other
+    client.cookies["django_language"] = "zh-hans"
+    assert "全部单位" in client.get(reverse("issues:list"), {"status": "new"}).content.decode()
+    cache.clear()  # FILTER_FORM_CACHE_SECONDS later
+    client.cookies["django_language"] = "en"
+    assert ">市数据局</option>" in client.get(reverse("issues:list"), {"status": "new"}).content.decode()
