@@ -13,4 +13,6 @@ def roles(request):
         "sees_dashboard": bool(held & {Role.COORDINATOR, Role.LEADER, Role.ADMINISTRATOR}),
         # base.html warns before the idle logout on every page.
         "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
+        # Filter forms are drawn once per query and language ({% cache %} in the lists).
+        "filter_form_seconds": settings.FILTER_FORM_CACHE_SECONDS,
     }

@@ -303,7 +303,8 @@ IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 # Where an uploaded survey file waits between preview and confirm. With several app
 # servers behind a load balancer, point it at storage they all share.
 IMPORT_TEMP_DIR = env("IMPORT_TEMP_DIR")
-# The issue list's filter form (menus of departments, categories, districts) is drawn once
+# The filter forms of the issue list, dashboard and weekly list (menus of departments,
+# categories, districts) are drawn once
 # per query and language for this long: a department added shows in its menu after at most
 # this many seconds. 0: drawn on every page.
 FILTER_FORM_CACHE_SECONDS = int(env("FILTER_FORM_CACHE_SECONDS", "300"))

@@ -178,7 +178,6 @@ def issue_list(request):
             "choice_fields": [issue_filter.form[n] for n in CHOICE_FILTERS],
             "date_fields": [issue_filter.form[n] for n in DATE_FILTERS],
             "queue_fields": [issue_filter.form[n] for n in ("untriaged", "awaiting_answer")],
-            "filter_form_seconds": settings.FILTER_FORM_CACHE_SECONDS,
             "advanced_open": bool(active),
             "active_filter_count": len(active),
         },

@@ -433,3 +433,17 @@ def test_the_breakdowns_now_figures_from_one_query_equal_one_query_each(city):
     for field in fields:
         assert each[field] == Issue.objects.now_counts(TODAY, by=field), field
     assert len(each["category"]) == 2  # the groups are added up, not one of them taken
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["dashboard:index", "dashboard:weekly"])
+def test_the_filter_form_is_drawn_once_per_query(page, leader, as_user):
+    from django.core.cache import cache
+
+    client = as_user(leader)
+    assert ">市数据局</option>" not in client.get(reverse(page), {"period": "year"}).content.decode()
+    DepartmentFactory(name="市数据局")
+    assert ">市数据局</option>" not in client.get(reverse(page), {"period": "year"}).content.decode()
+    assert ">市数据局</option>" in client.get(reverse(page), {"period": "month"}).content.decode()
+    cache.clear()  # FILTER_FORM_CACHE_SECONDS later
+    assert ">市数据局</option>" in client.get(reverse(page), {"period": "year"}).content.decode()
