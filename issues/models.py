@@ -414,6 +414,13 @@ class Issue(models.Model):
                 condition=Q(status__in=["new", "assigned", "in_progress", "resolved"]),
                 name="issue_open_colour",
             ),
+            # Open issues by deadline: the red list (督办清单, longest overdue first) reads the
+            # first rows past their deadline here instead of skipping the closed ones.
+            models.Index(
+                fields=["deadline", "respond_by", "id"],
+                condition=Q(status__in=["new", "assigned", "in_progress", "resolved"]),
+                name="issue_open_deadline",
+            ),
             # Untriaged issues by their triage limit: the coordinators' queue, the red ones
             # past it, and the response rate's pending part (counted from the index alone).
             models.Index(
