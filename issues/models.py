@@ -421,6 +421,9 @@ class Issue(models.Model):
                 condition=Q(status__in=["new", "assigned", "in_progress", "resolved"]),
                 name="issue_open_deadline",
             ),
+            # Common issues are few: the "common issues open" figure counts them here, not
+            # by scanning every open issue.
+            models.Index(fields=["status"], condition=Q(scope="common"), name="issue_common_status"),
             # Untriaged issues by their triage limit: the coordinators' queue, the red ones
             # past it, and the response rate's pending part (counted from the index alone).
             models.Index(
