@@ -11,6 +11,7 @@ from django.utils import timezone
 from issues import workflow
 from issues.models import EventKind, Issue, IssueEvent, Status
 from tests.factories import EnterpriseFactory, VisitFactory, category
+from tests.helpers import raise_issue
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def open_panel(page, action):
 
 @pytest.mark.django_db(transaction=True)
 def test_staff_resolves_and_coordinator_closes_on_a_phone(
-    page, live_server, login, screenshot, no_dialogs, assigned_issue, staff_a
+    page, live_server, login, screenshot, no_dialogs, assigned_issue, staff_a, official
 ):
     issue_url = f"{live_server.url}/issues/{assigned_issue.pk}/"
 
@@ -102,6 +103,12 @@ def test_staff_resolves_and_coordinator_closes_on_a_phone(
     login("coordinator")
     assert page.locator("#new-issues").is_visible()  # the triage queue on My work
     screenshot("issue-my-work-coordinator")
+    # On the phone list, a card shows no dashes for what an issue has not got yet
+    # (department, owner, deadline).
+    untriaged = raise_issue(official, title="待分派的新问题")
+    page.goto(f"{live_server.url}/issues/")
+    card = page.locator("table.issue-table tbody tr", has_text=untriaged.title)
+    assert card.is_visible() and "—" not in card.inner_text()
     page.goto(issue_url)
     panel = open_panel(page, "feedback")
     screenshot("issue-page-coordinator-feedback")
