@@ -304,9 +304,8 @@ IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 # servers behind a load balancer, point it at storage they all share.
 IMPORT_TEMP_DIR = env("IMPORT_TEMP_DIR")
 # The filter forms of the issue list, dashboard and weekly list (menus of departments,
-# categories, districts) are drawn once
-# per query and language for this long: a department added shows in its menu after at most
-# this many seconds. 0: drawn on every page.
+# categories, districts) are drawn once per query and language for this long: a department
+# added shows in their menus after at most this many seconds. 0: drawn on every page.
 FILTER_FORM_CACHE_SECONDS = int(env("FILTER_FORM_CACHE_SECONDS", "300"))
 # Rows in one issue-list download: about 2 s of XLSX writing, well inside the 30 s timeout.
 EXPORT_MAX_ROWS = int(env("EXPORT_MAX_ROWS", "10000"))

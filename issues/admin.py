@@ -62,7 +62,6 @@ from .models import (
     OfficialDayKind,
     RequestStatus,
     Scope,
-    Status,
 )
 from .people import person_name
 from .permissions import Action
@@ -111,7 +110,7 @@ class VisibleIssuesMixin:
 ADMIN_MEDIA = forms.Media(css={"all": ["app/app.css", "app/admin.css"]})
 
 
-class WorkflowOnlyMixin:
+class ReadOnlyAdminMixin:
     """Rows that only the app writes (the workflow, uploads, the access log): viewable, never
     added, changed or deleted in the admin. Inlines use it too."""
 
@@ -268,7 +267,7 @@ class TriageFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "waiting":
-            return queryset.filter(status=Status.NEW, triaged_at__isnull=True)
+            return queryset.untriaged()
         if self.value() == "following":
             return queryset.filter(common_issue__isnull=False)
         return queryset
@@ -277,7 +276,7 @@ class TriageFilter(admin.SimpleListFilter):
 # -- issue: inlines -----------------------------------------------------------------------------
 
 
-class ReadOnlyInline(WorkflowOnlyMixin, admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -939,7 +938,7 @@ class IssueAdmin(TrailAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IssueEvent)
-class IssueEventAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+class IssueEventAdmin(VisibleIssuesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only record: read-only here, as in the database."""
 
     @property
@@ -971,7 +970,7 @@ class IssueEventAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+class MilestoneAdmin(VisibleIssuesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["title", "issue", "due_on", "done_on"]
     list_select_related = ["issue"]
     list_filter = ["due_on", "done_on"]
@@ -979,14 +978,14 @@ class MilestoneAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(CoDepartment)
-class CoDepartmentAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+class CoDepartmentAdmin(VisibleIssuesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["issue", "department", "report_by", "reported_on"]
     list_select_related = ["issue", "department"]
     list_filter = ["department", "report_by", "reported_on"]
     search_fields = ["issue__title", "department__name", "report"]
 
 
-class DecisionAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+class DecisionAdmin(VisibleIssuesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Extension requests and objections: never edited here; a coordinator decides them
     with the actions below, which call the workflow."""
 
@@ -1169,7 +1168,7 @@ class ObjectionAdmin(DecisionAdmin):
 
 
 @admin.register(FeedbackRound)
-class FeedbackRoundAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+class FeedbackRoundAdmin(VisibleIssuesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The enterprise's answers (回访记录): append-only, recorded through the workflow."""
 
     list_display = [
@@ -1304,7 +1303,7 @@ class OfficialDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedbackRequest)
-class FeedbackRequestAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdmin):
+class FeedbackRequestAdmin(VisibleIssuesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Feedback links issued to enterprises: their state, and revoking one that leaked."""
 
     list_display = ["issue", "created_at", "expires_at", "used_at", "revoked_at", "created_by_name"]
@@ -1327,7 +1326,7 @@ class FeedbackRequestAdmin(VisibleIssuesMixin, WorkflowOnlyMixin, admin.ModelAdm
 
 
 @admin.register(Notification)
-class NotificationAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What was sent to whom, and what failed (with the error)."""
 
     list_display = ["created_at", "kind", "channel", "address", "status", "attempts", "issue"]
@@ -1435,7 +1434,7 @@ class GroupAdmin(ChineseLabelsMixin, auth_admin.GroupAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Evidence files: found here by name, checksum or issue; added only on the issue and
     visit pages (checked by content), never changed or deleted here."""
 
@@ -1471,7 +1470,7 @@ class AttachmentAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(WorkflowOnlyMixin, admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who exported, imported, issued feedback links and signed in: searchable by
     administrators only, never edited; `manage.py prune_access_log` removes old rows."""
 

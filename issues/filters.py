@@ -35,7 +35,6 @@ from .models import (
     Scope,
     Source,
     Status,
-    now_conditions,
 )
 
 SEARCH_MAX_LENGTH = 200
@@ -237,8 +236,7 @@ class IssueFilter(FilterSet):
         return queryset.due_soon(timezone.localdate()) if value else queryset
 
     def filter_untriaged(self, queryset, name, value):
-        # The home page's "waiting for triage" figure: the same condition as its count.
-        return queryset.filter(now_conditions(timezone.localdate())["untriaged"]) if value else queryset
+        return queryset.untriaged() if value else queryset
 
     def filter_awaiting_answer(self, queryset, name, value):
         return queryset.filter(status=Status.RESOLVED).order_by("resolved_at", "id") if value else queryset

@@ -29,6 +29,9 @@ class Status(models.TextChoices):
 ACTIVE_STATUSES = (Status.ASSIGNED, Status.IN_PROGRESS)
 # Not yet closed: still on someone's list.
 OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.RESOLVED)
+# New and never triaged (not assigned, merged into a common issue or closed at triage): the
+# coordinators' queue, the "waiting for triage" figure and its list, and, past its limit, red.
+UNTRIAGED = Q(status=Status.NEW, triaged_at__isnull=True)
 
 
 class Source(models.TextChoices):
@@ -113,7 +116,7 @@ def colour_conditions(today: date) -> dict[str, Q]:
     when it changes (`due_soon_from`, `stalled_from`), so here it is plain date comparison.
     """
     active = Q(status__in=ACTIVE_STATUSES)
-    untriaged_late = Q(status=Status.NEW, triaged_at__isnull=True, respond_by__lt=today)
+    untriaged_late = UNTRIAGED & Q(respond_by__lt=today)
     current = active & Q(deadline__gte=today)  # active issues always have a deadline
     stalled = Q(stalled_from__lte=today)
     return {
@@ -132,7 +135,7 @@ def now_conditions(today: date) -> dict[str, Q]:
         "due_soon": due_soon_condition(today),
         "yellow": colours[Colour.YELLOW],
         "blue": colours[Colour.BLUE],
-        "untriaged": Q(status=Status.NEW, triaged_at__isnull=True),
+        "untriaged": UNTRIAGED,
     }
 
 
@@ -194,6 +197,9 @@ class IssueQuerySet(models.QuerySet):
 
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
+
+    def untriaged(self):
+        return self.filter(UNTRIAGED)
 
     def overdue(self, today: date | None = None):
         """Red: see `colour_conditions`."""

@@ -52,6 +52,8 @@ MY_VISITS_LIMIT = 20
 QUEUE_LIMIT = 30
 CHOICE_FILTERS = ("department", "colour", "category", "district", "source", "scope", "sector", "priority")
 DATE_FILTERS = ("deadline_after", "deadline_before", "raised_after", "raised_before")
+# The home page's queues open the list with one of these ticked; the form shows it only then.
+QUEUE_FILTERS = ("untriaged", "awaiting_answer")
 
 
 @require_GET
@@ -101,7 +103,7 @@ def coordinator_queues(today) -> dict:
     """What waits for a coordinator: untriaged issues (oldest limit first), resolutions
     waiting for the enterprise's answer (oldest first, 待确认), extension requests and
     objections. Each at most QUEUE_LIMIT rows."""
-    untriaged = Issue.objects.filter(status=Status.NEW, triaged_at__isnull=True)
+    untriaged = Issue.objects.untriaged()
     awaiting = Issue.objects.filter(status=Status.RESOLVED)
     objections = list(
         Objection.objects.filter(status=RequestStatus.PENDING)
@@ -148,15 +150,7 @@ def issue_list(request):
         enterprise = Enterprise.objects.filter(pk=enterprise_id).first()
     active = [
         n
-        for n in (
-            *CHOICE_FILTERS,
-            *DATE_FILTERS,
-            "status",
-            "overdue",
-            "due_soon",
-            "untriaged",
-            "awaiting_answer",
-        )
+        for n in (*CHOICE_FILTERS, *DATE_FILTERS, *QUEUE_FILTERS, "status", "overdue", "due_soon")
         if request.GET.get(n)
     ]
     errors = {
@@ -177,7 +171,7 @@ def issue_list(request):
             "filter_errors": errors,
             "choice_fields": [issue_filter.form[n] for n in CHOICE_FILTERS],
             "date_fields": [issue_filter.form[n] for n in DATE_FILTERS],
-            "queue_fields": [issue_filter.form[n] for n in ("untriaged", "awaiting_answer")],
+            "queue_fields": [issue_filter.form[n] for n in QUEUE_FILTERS],
             "advanced_open": bool(active),
             "active_filter_count": len(active),
         },

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 
-from issues.admin import WorkflowOnlyMixin
+from issues.admin import ReadOnlyAdminMixin
 from issues.models import Issue
 from issues.trail import TrailAdminMixin
 
@@ -57,7 +57,7 @@ class VisitAdminForm(forms.ModelForm):
         return cleaned
 
 
-class VisitIssueInline(WorkflowOnlyMixin, admin.TabularInline):
+class VisitIssueInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The issues raised on the visit: shown here, handled in the issue admin."""
 
     model = Issue
