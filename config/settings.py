@@ -307,6 +307,11 @@ IMPORT_TEMP_DIR = env("IMPORT_TEMP_DIR")
 # categories, districts) are drawn once per query and language for this long: a department
 # added shows in their menus after at most this many seconds. 0: drawn on every page.
 FILTER_FORM_CACHE_SECONDS = int(env("FILTER_FORM_CACHE_SECONDS", "300"))
+# The dashboard's and weekly list's now figures (open, overdue, colours per department and
+# per category, district and sector) are counted again after every workflow step; changes
+# that write no history (an enterprise's district, the official calendar) show within this
+# many seconds. 0: counted on every page.
+NOW_FIGURES_CACHE_SECONDS = int(env("NOW_FIGURES_CACHE_SECONDS", "60"))
 # Rows in one issue-list download: about 2 s of XLSX writing, well inside the 30 s timeout.
 EXPORT_MAX_ROWS = int(env("EXPORT_MAX_ROWS", "10000"))
 # ...and at most this many seconds of row writing, so a download on a busy server still

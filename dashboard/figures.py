@@ -36,9 +36,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 
 from issues.models import (
     Channel,
@@ -273,18 +275,24 @@ def tallies(period: Period, filters: Filters, using: str | None = None) -> dict[
     return raw_tallies(period, filters, using)
 
 
-def raw_tallies(period: Period, filters: Filters, using: str | None = None, by: str = "") -> Any:
+def raw_tallies(
+    period: Period, filters: Filters, using: str | None = None, by: str = "", names=TALLIES
+) -> Any:
     """The tallies counted from the history rows: one query per source and date column.
-    With `by` (a filter name), {key: tallies} grouped by that snapshot column."""
+    With `by` (a filter name), {key: tallies} grouped by that snapshot column. `names`: the
+    tallies wanted (all by default)."""
     using = using or database_alias()
     found: dict[Any, dict[str, int]] = {}
-    for (source, date_column), names in _tally_groups().items():
+    for (source, date_column), group in _tally_groups().items():
+        chosen = [name for name in group if name in names]
+        if not chosen:
+            continue
         rows = source.objects.using(using).filter(
             filters.history_q(), **{f"{date_column}__gte": period.start, f"{date_column}__lte": period.end}
         )
         if source is IssueEvent:
             rows = rows.filter(scope=Scope.INDIVIDUAL)
-        aggregates = {name: TALLIES[name].aggregate() for name in names}
+        aggregates = {name: TALLIES[name].aggregate() for name in chosen}
         if by:
             column = Filters.COLUMNS[by][0]
             for row in rows.values(column).annotate(**aggregates).order_by():
@@ -294,7 +302,7 @@ def raw_tallies(period: Period, filters: Filters, using: str | None = None, by: 
         else:
             found.update({k: v or 0 for k, v in rows.aggregate(**aggregates).items()})
     if by:
-        return {key: dict.fromkeys(TALLIES, 0) | counts for key, counts in found.items()}
+        return {key: dict.fromkeys(names, 0) | counts for key, counts in found.items()}
     return found
 
 
@@ -480,10 +488,27 @@ def visit_coverage(period: Period, filters: Filters, using: str | None = None) -
 # -- now figures: the current state ------------------------------------------------------------
 
 
-def now_counts(filters: Filters, today: date, by: str = "") -> Any:
+def now_counts(filters: Filters, today: date, by: str | tuple[str, ...] = "") -> Any:
     """The now figures (`IssueQuerySet.now_counts`) under the filters, as the issue list
-    filters them (current attributes)."""
-    return Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=by)
+    filters them (current attributes).
+
+    Counted once per state of the issues rather than on every page (a pass over every open
+    issue: tens of thousands in a city): kept in the cache under today's date and the newest
+    history row. Every workflow step writes one, so a step shows at once, on every worker.
+    Changes that write no history (an enterprise moved to another district, a new official
+    calendar) show within NOW_FIGURES_CACHE_SECONDS; 0 counts on every page."""
+    using = database_alias()
+
+    def count():
+        return Issue.objects.using(using).filter(filters.issues_q()).now_counts(today, by=by)
+
+    seconds = settings.NOW_FIGURES_CACHE_SECONDS
+    if not seconds:
+        return count()
+    latest = IssueEvent.objects.using(using).aggregate(latest=Max("pk"))["latest"]
+    grouping = ",".join(by) if isinstance(by, tuple) else by
+    key = f"now-figures:{using}:{today.isoformat()}:{latest}:{grouping}:{urlencode(filters.params())}"
+    return cache.get_or_set(key, count, seconds)
 
 
 def now_counts_by_each(filters: Filters, today: date, fields: tuple[str, ...]) -> dict[str, dict]:
@@ -540,15 +565,19 @@ class Row:
         return self.report.counts["department_resolved"] >= LEAGUE_MINIMUM
 
 
-def breakdown(by: str, period: Period, filters: Filters, today: date) -> dict[Any, dict[str, int]]:
+def breakdown(
+    by: str, period: Period, filters: Filters, today: date, names=TALLIES
+) -> dict[Any, dict[str, int]]:
     """{key: tallies} of the period grouped by a dimension ("department", "category",
-    "district" or "sector"): from the daily counts without other filters, else counted."""
+    "district" or "sector"): from the daily counts without other filters, else counted.
+    `names`: the tallies the table shows (summing all of them over a year of daily rows
+    per department costs several times more)."""
     from . import rollup
 
     using = database_alias()
     if not filters.items():
-        return rollup.sums(period, filters, using, by=by)
-    return raw_tallies(period, filters, using, by=by)
+        return rollup.sums(period, filters, using, by=by, names=names)
+    return raw_tallies(period, filters, using, by=by, names=names)
 
 
 def trend(period: Period, filters: Filters) -> list[tuple[date, int, int]]:

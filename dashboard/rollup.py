@@ -107,10 +107,11 @@ def _rows(period: Period, filters: Filters, using: str, by: str = ""):
     return rows if key is None else rows.filter(key=key)
 
 
-def sums(period: Period, filters: Filters, using: str, by: str = "") -> Any:
+def sums(period: Period, filters: Filters, using: str, by: str = "", names=TALLIES) -> Any:
     """The period's tallies under `filters` (at most one dimension); with `by`, {key: tallies}
-    for each department / category / district / sector with anything in the period."""
-    aggregates = {name: Sum(name) for name in TALLIES}
+    for each department / category / district / sector with anything in the period.
+    `names`: the tallies wanted (all by default)."""
+    aggregates = {name: Sum(name) for name in names}
     rows = _rows(period, filters, using, by)
     if not by:
         return {name: value or 0 for name, value in rows.aggregate(**aggregates).items()}

@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 
 from dashboard import figures
 from issues import workflow
-from issues.models import Category, Channel, Issue, OfficialDay, Satisfaction, Source, Status
+from issues.models import Category, Channel, Issue, OfficialDay, Outcome, Satisfaction, Source, Status
 
-from .factories import DepartmentFactory, EnterpriseFactory, UserFactory, category
+from .factories import DepartmentFactory, DistrictFactory, EnterpriseFactory, UserFactory, category
 from .helpers import travel
 
 TODAY = timezone.localdate()
@@ -447,3 +447,36 @@ def test_the_filter_form_is_drawn_once_per_query(page, leader, as_user):
     assert ">市数据局</option>" in client.get(reverse(page), {"period": "month"}).content.decode()
     cache.clear()  # FILTER_FORM_CACHE_SECONDS later
     assert ">市数据局</option>" in client.get(reverse(page), {"period": "year"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_now_figures_follow_each_workflow_step_at_once_and_other_changes_within_a_minute(
+    coordinator, dept_a, leader, as_user, settings
+):
+    """The now figures are counted once per state of the issues (NOW_FIGURES_CACHE_SECONDS):
+    a workflow step writes history and shows at once; an enterprise moved to another
+    district writes none and shows when the cache time is over."""
+    from django.core.cache import cache
+
+    assert settings.NOW_FIGURES_CACHE_SECONDS == 60
+    enterprise = EnterpriseFactory()
+    first = raise_issue(coordinator, enterprise)
+    client = as_user(leader)
+
+    def shown(**params) -> tuple[int, int]:
+        dashboard = client.get(reverse("dashboard:index"), params).context["now_cards"][0]["value"]
+        return dashboard, client.get(reverse("dashboard:weekly"), params).context["totals"]["open"]
+
+    here = {"district": enterprise.district_id}
+    assert shown() == shown(**here) == (1, 1)
+    raise_issue(coordinator, enterprise, "第二个问题")
+    assert shown() == shown(**here) == (2, 2)
+    workflow.close(issue_id=first.pk, by=coordinator, outcome=Outcome.DUPLICATE, reason="重复反映")
+    assert shown() == shown(**here) == (1, 1)
+
+    enterprise.district = DistrictFactory(name="河西区")
+    enterprise.save()
+    assert shown(**here) == (1, 1)  # counted a moment ago, no history since
+    cache.clear()  # NOW_FIGURES_CACHE_SECONDS later
+    assert shown(**here) == (0, 0)
+    assert shown(district=enterprise.district_id) == (1, 1)
