@@ -1140,8 +1140,10 @@ def test_the_filter_form_is_drawn_once_per_query_and_language(client, coordinato
     first = client.get(reverse("issues:list"), {"status": "new"}).content.decode()
     assert f">{dept_a.name}</option>" in first
     DepartmentFactory(name="市数据局")
-    # The same query: the menus as drawn a moment ago, without their queries.
+    # The same query, on any of its pages: the menus as drawn a moment ago, without their queries.
     assert ">市数据局</option>" not in client.get(reverse("issues:list"), {"status": "new"}).content.decode()
+    page_2 = client.get(reverse("issues:list"), {"status": "new", "page": 2}).content.decode()
+    assert f">{dept_a.name}</option>" in page_2 and ">市数据局</option>" not in page_2
     # Another query or another language is drawn afresh, with the boxes of that query ticked.
     other = client.get(reverse("issues:list"), {"status": "closed"}).content.decode()
     assert ">市数据局</option>" in other
