@@ -7,7 +7,9 @@ whole password with the username, and a doubled username is only about 67 % simi
 
 import re
 
+from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -75,4 +77,27 @@ class RepeatedTextValidator:
 
 
 class PasswordChangeForm(BootstrapFormMixin, auth_forms.PasswordChangeForm):
-    """Django's form (old password, new password twice) with the site's Bootstrap classes."""
+    """Django's form (old password, new password twice) with the site's Bootstrap classes.
+
+    The old password is checked by signing in with it (`authenticate`), so wrong guesses
+    count towards the login lockout (django-axes, per user name and address) like wrong
+    passwords at the login page: a browser left signed in cannot be used to guess the
+    password without limit. `request` is needed for that (`PasswordChangeView`)."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if authenticate(self.request, username=self.user.get_username(), password=old_password) is None:
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+    template_name = "registration/change_password.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from config import views as project_views
-from config.passwords import PasswordChangeForm
+from config.passwords import PasswordChangeView
 from enterprises import accounts as enterprise_accounts
 from issues import feedback_views
 from issues import views as issue_views
@@ -19,9 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(
-            form_class=PasswordChangeForm, template_name="registration/change_password.html"
-        ),
+        PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(

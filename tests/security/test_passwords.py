@@ -144,6 +144,26 @@ def test_refused_change_keeps_the_old_password(staff_a, client_for, old, new, fi
     assert staff_a.check_password(PASSWORD)
 
 
+@pytest.mark.axes
+def test_guessing_the_old_password_locks_like_the_login_page(staff_a, client_for):
+    """A browser left signed in must not let someone guess the password without limit: wrong
+    old passwords count towards the same lockout as wrong passwords at the login page."""
+    client = client_for(staff_a, REMOTE_ADDR="10.1.1.1")
+    for _ in range(4):
+        response = change(client, old="wrong-old-password-1")
+        assert response.status_code == 200 and response.context["form"].errors["old_password"]
+    assert change(client, old="wrong-old-password-1").status_code == 429
+    response = change(client)  # the right one, too late
+    assert response.status_code == 429
+    assert "registration/locked_out.html" in [t.name for t in response.templates]
+    staff_a.refresh_from_db()
+    assert staff_a.check_password(PASSWORD)
+    login = {"username": "staff_a", "password": PASSWORD}
+    assert Client(REMOTE_ADDR="10.1.1.1").post(reverse("login"), login).status_code == 429  # the same lockout
+    # From another address the owner still signs in and changes it.
+    assert change(client_for(staff_a, REMOTE_ADDR="10.2.2.2")).status_code == 302
+
+
 def test_mismatched_new_passwords_are_refused(staff_a, client_for):
     response = change(client_for(staff_a), again=NEW + "x")
     assert response.status_code == 200 and response.context["form"].errors["new_password2"]
