@@ -488,41 +488,48 @@ def visit_coverage(period: Period, filters: Filters, using: str | None = None) -
 # -- now figures: the current state ------------------------------------------------------------
 
 
-def now_counts(filters: Filters, today: date, by: str | tuple[str, ...] = "") -> Any:
+def now_counts(filters: Filters, today: date, by: str = "") -> Any:
     """The now figures (`IssueQuerySet.now_counts`) under the filters, as the issue list
-    filters them (current attributes).
-
-    Counted once per state of the issues rather than on every page (a pass over every open
-    issue: tens of thousands in a city): kept in the cache under today's date and the newest
-    history row. Every workflow step writes one, so a step shows at once, on every worker.
-    Changes that write no history (an enterprise moved to another district, a new official
-    calendar) show within NOW_FIGURES_CACHE_SECONDS; 0 counts on every page."""
-    using = database_alias()
-
-    def count():
-        return Issue.objects.using(using).filter(filters.issues_q()).now_counts(today, by=by)
-
-    seconds = settings.NOW_FIGURES_CACHE_SECONDS
-    if not seconds:
-        return count()
-    latest = IssueEvent.objects.using(using).aggregate(latest=Max("pk"))["latest"]
-    grouping = ",".join(by) if isinstance(by, tuple) else by
-    key = f"now-figures:{using}:{today.isoformat()}:{latest}:{grouping}:{urlencode(filters.params())}"
-    return cache.get_or_set(key, count, seconds)
+    filters them (current attributes); with `by`, per value of that field."""
+    return _counted_once(
+        f"by:{by}",
+        filters,
+        today,
+        lambda: Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=by),
+    )
 
 
 def now_counts_by_each(filters: Filters, today: date, fields: tuple[str, ...]) -> dict[str, dict]:
     """{field: {value: now figures}} for each of several fields, from ONE query grouped by all
     of them (a few hundred groups of open issues) added up per field: one pass over the open
     issues instead of one per field."""
-    groups = now_counts(filters, today, by=fields)
-    result: dict[str, dict] = {name: {} for name in fields}
-    for key, counts in groups.items():
-        for name, value in zip(fields, key, strict=True):
-            into = result[name].setdefault(value, dict.fromkeys(counts, 0))
-            for figure, n in counts.items():
-                into[figure] += n
-    return result
+
+    def count():
+        groups = Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=fields)
+        result: dict[str, dict] = {name: {} for name in fields}
+        for key, counts in groups.items():
+            for name, value in zip(fields, key, strict=True):
+                into = result[name].setdefault(value, dict.fromkeys(counts, 0))
+                for figure, n in counts.items():
+                    into[figure] += n
+        return result
+
+    return _counted_once(f"each:{','.join(fields)}", filters, today, count)
+
+
+def _counted_once(what: str, filters: Filters, today: date, count):
+    """`count()`, once per state of the issues rather than on every page (it is a pass over
+    every open issue: tens of thousands in a city). Kept in the cache under today's date and
+    the newest history row: every workflow step writes one, so a step shows at once, on
+    every worker. Changes that write no history (an enterprise moved to another district,
+    a new official calendar) show within NOW_FIGURES_CACHE_SECONDS; 0 counts every time."""
+    seconds = settings.NOW_FIGURES_CACHE_SECONDS
+    if not seconds:
+        return count()
+    using = database_alias()
+    latest = IssueEvent.objects.using(using).aggregate(latest=Max("pk"))["latest"]
+    key = f"now-figures:{using}:{today.isoformat()}:{latest}:{what}:{urlencode(filters.params())}"
+    return cache.get_or_set(key, count, seconds)
 
 
 def now_total(groups: dict, today: date) -> dict[str, int]:
