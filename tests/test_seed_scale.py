@@ -139,3 +139,18 @@ def test_some_issues_have_a_co_handling_department_with_its_events(seeded):
     reported = [c for c in co if c.reported_on]
     assert reported and all(c.reported_on <= TODAY and c.report for c in reported)
     assert IssueEvent.objects.filter(kind=EventKind.CO_REPORTED).count() == len(reported)
+
+
+def test_every_event_records_the_facts_the_dashboard_counts(seeded):
+    """What `issues.history` writes on every event, also for the stories that end early (new,
+    settled on the spot, closed at triage): where it counts, and the first triage."""
+    individual = IssueEvent.objects.filter(scope=Scope.INDIVIDUAL)
+    assert not individual.filter(category__isnull=True).exists()
+    assert not individual.filter(district__isnull=True).exists()
+    closed_at_triage = Issue.objects.filter(outcome__in=[Outcome.DUPLICATE, Outcome.NOT_ACTIONABLE])
+    assert closed_at_triage.exists() and not closed_at_triage.filter(triaged_at__isnull=True).exists()
+    triage = IssueEvent.objects.filter(issue__in=closed_at_triage, kind=EventKind.CLOSED)
+    assert triage.count() == closed_at_triage.count() == triage.filter(triage=True).count()
+    # Never triaged: only the new ones and those settled on the spot (nothing to triage).
+    untriaged = Issue.objects.filter(scope=Scope.INDIVIDUAL, triaged_at__isnull=True)
+    assert set(untriaged.exclude(status=Status.NEW).values_list("solved_on_site", flat=True)) == {True}

@@ -561,6 +561,13 @@ class Command(BaseCommand):
         return status
 
     def finish_plan(self, issue: Issue, status: str | None, colour: str | None):
+        """The issue's story, and on each of its events the facts `issues.history` records
+        (every story: a new issue's "raised" counts as much as a confirmed one's)."""
+        issue, story = self.tell_story(issue, status, colour)
+        self.record_facts(issue, story)
+        return issue, story
+
+    def tell_story(self, issue: Issue, status: str | None, colour: str | None):
         """Fill the status-dependent fields and write the events the workflow would have."""
         rng, today = self.rng, self.today
         status = status or self.pick_status(issue)
@@ -808,7 +815,6 @@ class Command(BaseCommand):
             next_due = due
         issue.compute_supervision_dates(next_due)
         assert issue.status in Status.values
-        self.record_facts(issue, story)
         for feedback in self.rounds[-1:]:
             if feedback.issue is issue:
                 feedback.snapshot(issue)
