@@ -430,6 +430,11 @@ class Issue(models.Model):
             # Common issues are few: the "common issues open" figure counts them here, not
             # by scanning every open issue.
             models.Index(fields=["status"], condition=Q(scope="common"), name="issue_common_status"),
+            # Resolutions waiting for the enterprise's answer (待确认), oldest first: the
+            # coordinators' queue reads its first rows here instead of sorting them all.
+            models.Index(
+                fields=["resolved_at", "id"], condition=Q(status="resolved"), name="issue_awaiting_answer"
+            ),
             # Untriaged issues by their triage limit: the coordinators' queue, the red ones
             # past it, and the response rate's pending part (counted from the index alone).
             models.Index(
