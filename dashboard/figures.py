@@ -306,6 +306,17 @@ def raw_tallies(
     return found
 
 
+def row_count(name: str, period: Period, filters: Filters, using: str | None = None) -> int | None:
+    """How many rows `TALLIES[name].rows(period, filters)` holds, from the daily counts when
+    they hold these filters: the card's own number, without counting a year of history rows
+    again. None when the rows must be counted (other filters, or a tally that sums)."""
+    from . import rollup
+
+    if TALLIES[name].total or not rollup.holds(filters):
+        return None
+    return rollup.sums(period, filters, using or database_alias(), names=(name,))[name]
+
+
 def _tally_groups() -> dict[tuple[type, str], list[str]]:
     groups: dict[tuple[type, str], list[str]] = {}
     for name, tally in TALLIES.items():

@@ -384,14 +384,18 @@ def facts(request):
     period = form.chosen_period(today)
     name = request.GET.get("figure") or "raised"
     windows = figures.response_period(period, today)
-    issues = None
+    issues = counted = None
     if name in figures.TALLIES:
         tally = figures.TALLIES[name]
         judged = windows if name in ("triaged", "triaged_in_time") else period
         rows = tally.rows(judged, filters) if judged.end >= judged.start else tally.source.objects.none()
+        if judged.end >= judged.start:
+            counted = figures.row_count(name, judged, filters)
     elif name == "response_due":
         tally = figures.TALLIES["triaged"]
         rows = tally.rows(windows, filters) if windows.end >= windows.start else IssueEvent.objects.none()
+        if windows.end >= windows.start:
+            counted = figures.row_count("triaged", windows, filters)
         issues = (
             figures.untriaged_late(period, today, filters)
             .select_related("enterprise")
@@ -412,7 +416,13 @@ def facts(request):
     related = ("issue", "lead_department")
     rows = rows.select_related(*related, "actor" if rows.model is IssueEvent else "recorded_by")
     rows = rows.order_by(tally.date, "id")
-    page = Paginator(rows, FACT_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(rows, FACT_PAGE_SIZE)
+    if counted is not None:
+        # The card's number, from the daily counts of the same definition (kept exact with
+        # the history: `rebuild_figures --check`); counting the rows again took 0.5 s for a
+        # year at 1,000,000 issues.
+        paginator.count = counted
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,
         "period": period,
