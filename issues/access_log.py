@@ -126,6 +126,13 @@ def count_rows(response) -> int | None:
         return None
 
 
+def exported_rows(response) -> int | None:
+    """The data rows of the file, without a note row a view wrote into it (`note_rows`: the
+    issue list's "only the first N issues" when it was cut)."""
+    rows = count_rows(response)
+    return None if rows is None else rows - getattr(response, "note_rows", 0)
+
+
 def is_export(response) -> bool:
     if getattr(response, "evidence_file", False):
         return False
@@ -172,7 +179,7 @@ class AccessLogMiddleware:
             request=request,
             target=target,
             query=query,
-            rows=count_rows(response),
+            rows=exported_rows(response),
         )
 
 

@@ -19,6 +19,8 @@ from openpyxl import load_workbook
 
 from issues import workflow
 from issues.models import (
+    AccessKind,
+    AccessLog,
     Channel,
     CoDepartment,
     EventKind,
@@ -1118,6 +1120,8 @@ def test_export_is_capped_with_a_note(client, settings, official, coordinator, f
         rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
     assert len(rows) == 1 + 3 + 1  # header, 3 issues, the note
     assert "3" in rows[-1][0] and rows[-1][1:] in ([], [None] * (len(rows[-1]) - 1))
+    # The access log says how many issues left, not counting the note.
+    assert AccessLog.objects.filter(kind=AccessKind.EXPORT).latest("id").rows == 3
 
 
 def test_export_stops_at_its_time_budget_with_a_note(client, settings, official, coordinator):
