@@ -502,12 +502,7 @@ def visit_coverage(period: Period, filters: Filters, using: str | None = None) -
 def now_counts(filters: Filters, today: date, by: str = "") -> Any:
     """The now figures (`IssueQuerySet.now_counts`) under the filters, as the issue list
     filters them (current attributes); with `by`, per value of that field."""
-    return _counted_once(
-        f"by:{by}",
-        filters,
-        today,
-        lambda: Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=by),
-    )
+    return _counted_once(f"by:{by}", filters, today, lambda: _count_now(filters, today, by))
 
 
 def now_counts_by_each(filters: Filters, today: date, fields: tuple[str, ...]) -> dict[str, dict]:
@@ -516,7 +511,7 @@ def now_counts_by_each(filters: Filters, today: date, fields: tuple[str, ...]) -
     issues instead of one per field."""
 
     def count():
-        groups = Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=fields)
+        groups = _count_now(filters, today, fields)
         result: dict[str, dict] = {name: {} for name in fields}
         for key, counts in groups.items():
             for name, value in zip(fields, key, strict=True):
@@ -526,6 +521,10 @@ def now_counts_by_each(filters: Filters, today: date, fields: tuple[str, ...]) -
         return result
 
     return _counted_once(f"each:{','.join(fields)}", filters, today, count)
+
+
+def _count_now(filters: Filters, today: date, by: str | tuple[str, ...]) -> Any:
+    return Issue.objects.using(database_alias()).filter(filters.issues_q()).now_counts(today, by=by)
 
 
 def _counted_once(what: str, filters: Filters, today: date, count):

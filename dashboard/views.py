@@ -245,6 +245,10 @@ BREAKDOWNS = (
 )
 
 
+# The tallies a breakdown table shows.
+BREAKDOWN_TALLIES = ("raised", "department_resolved")
+
+
 def breakdowns(period, filters, today) -> list[dict]:
     labels = {
         "category": dict(Category.objects.values_list("pk", "name")),
@@ -254,13 +258,13 @@ def breakdowns(period, filters, today) -> list[dict]:
     tables = []
     now_by_field = figures.now_counts_by_each(filters, today, tuple(f for _, _, f in BREAKDOWNS))
     for by, title, issue_field in BREAKDOWNS:
-        tallies = figures.breakdown(by, period, filters, today, names=("raised", "department_resolved"))
+        tallies = figures.breakdown(by, period, filters, today, names=BREAKDOWN_TALLIES)
         now = now_by_field[issue_field]
         rows = []
         for key in sorted(
             set(tallies) | {k for k in now if k is not None}, key=lambda k: str(labels[by].get(k, k))
         ):
-            counts = tallies.get(key) or {"raised": 0, "department_resolved": 0}
+            counts = tallies.get(key) or dict.fromkeys(BREAKDOWN_TALLIES, 0)
             narrowed = filters.with_(**{by: key})
             rows.append(
                 {
@@ -388,14 +392,16 @@ def facts(request):
     if name in figures.TALLIES:
         tally = figures.TALLIES[name]
         judged = windows if name in ("triaged", "triaged_in_time") else period
-        rows = tally.rows(judged, filters) if judged.end >= judged.start else tally.source.objects.none()
         if judged.end >= judged.start:
-            counted = figures.row_count(name, judged, filters)
+            rows, counted = tally.rows(judged, filters), figures.row_count(name, judged, filters)
+        else:
+            rows = tally.source.objects.none()
     elif name == "response_due":
         tally = figures.TALLIES["triaged"]
-        rows = tally.rows(windows, filters) if windows.end >= windows.start else IssueEvent.objects.none()
         if windows.end >= windows.start:
-            counted = figures.row_count("triaged", windows, filters)
+            rows, counted = tally.rows(windows, filters), figures.row_count("triaged", windows, filters)
+        else:
+            rows = IssueEvent.objects.none()
         issues = (
             figures.untriaged_late(period, today, filters)
             .select_related("enterprise")

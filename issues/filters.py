@@ -239,4 +239,4 @@ class IssueFilter(FilterSet):
         return queryset.untriaged() if value else queryset
 
     def filter_awaiting_answer(self, queryset, name, value):
-        return queryset.filter(status=Status.RESOLVED).order_by("resolved_at", "id") if value else queryset
+        return queryset.awaiting_answer() if value else queryset

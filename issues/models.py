@@ -201,6 +201,10 @@ class IssueQuerySet(models.QuerySet):
     def untriaged(self):
         return self.filter(UNTRIAGED)
 
+    def awaiting_answer(self):
+        """Resolved, waiting for the enterprise's answer (待确认): oldest first."""
+        return self.filter(status=Status.RESOLVED).order_by("resolved_at", "id")
+
     def overdue(self, today: date | None = None):
         """Red: see `colour_conditions`."""
         return self.filter(colour_conditions(today or timezone.localdate())[Colour.RED])

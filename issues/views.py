@@ -39,7 +39,6 @@ from .models import (
     NotificationPreference,
     Objection,
     RequestStatus,
-    Status,
 )
 from .permissions import Action, can, can_view, department_ids, my_issues_condition
 from .roles import is_coordinator, sees_everything
@@ -104,7 +103,7 @@ def coordinator_queues(today) -> dict:
     waiting for the enterprise's answer (oldest first, 待确认), extension requests and
     objections. Each at most QUEUE_LIMIT rows."""
     untriaged = Issue.objects.untriaged()
-    awaiting = Issue.objects.filter(status=Status.RESOLVED)
+    awaiting = Issue.objects.awaiting_answer()
     objections = list(
         Objection.objects.filter(status=RequestStatus.PENDING)
         .select_related("issue", "department", "suggested_department", "raised_by")
@@ -114,9 +113,7 @@ def coordinator_queues(today) -> dict:
         "new_issues": untriaged.select_related("enterprise", "category").order_by(
             F("respond_by").asc(nulls_last=True), "id"
         )[:QUEUE_LIMIT],
-        "awaiting_answer": awaiting.select_related("enterprise", "lead_department").order_by(
-            "resolved_at", "id"
-        )[:QUEUE_LIMIT],
+        "awaiting_answer": awaiting.select_related("enterprise", "lead_department")[:QUEUE_LIMIT],
         "awaiting_count": awaiting.count(),
         "extension_requests": ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
         .select_related("issue", "issue__lead_department", "requested_by")
